@@ -1,0 +1,117 @@
+// pybind11 bindings only: argument conversion, GIL release around native work, and the
+// one place where C++ exception types become named Python exceptions.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "errors.h"
+#include "model.h"
+#include "runtime.h"
+
+namespace py = pybind11;
+using pyllm::Model;
+
+namespace {
+
+py::dict chat_params_to_dict(const common_chat_params & p) {
+    py::dict d;
+    d["prompt"] = py::bytes(p.prompt).attr("decode")("utf-8", "replace");
+    d["format"] = common_chat_format_name(p.format);
+    d["generation_prompt"] = p.generation_prompt;
+    d["supports_thinking"] = p.supports_thinking;
+    d["thinking_start_tag"] = p.thinking_start_tag;
+    d["thinking_end_tags"] = p.thinking_end_tags;
+    d["grammar"] = p.grammar;
+    d["grammar_lazy"] = p.grammar_lazy;
+    d["preserved_tokens"] = p.preserved_tokens;
+    d["additional_stops"] = p.additional_stops;
+    return d;
+}
+
+py::dict build_info_to_dict(const pyllm::BuildInfo & b) {
+    py::dict d;
+    d["llama_cpp_commit"] = b.llama_cpp_commit;
+    d["llama_cpp_source"] = b.llama_cpp_source;
+    d["llama_cpp_build_number"] = b.llama_cpp_build_number;
+    d["compiler"] = b.compiler;
+    d["build_type"] = b.build_type;
+    d["backends"] = b.backends;
+    d["devices"] = b.devices;
+    d["cpu_features"] = b.cpu_features;
+    d["system_info"] = b.system_info;
+    return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "pyllm native core (llama.cpp); use the pyllm package, not this module";
+
+    auto base = py::register_exception<std::runtime_error>(m, "PyllmError", PyExc_RuntimeError);
+    py::register_exception<pyllm::ModelLoadError>(m, "ModelLoadError", base.ptr());
+    py::register_exception<pyllm::ChatTemplateError>(m, "ChatTemplateError", base.ptr());
+
+    pyllm::init_runtime();
+
+    m.def("build_info", [] { return build_info_to_dict(pyllm::build_info()); });
+    m.def("set_log_level", &pyllm::set_log_level, py::arg("level"));
+    m.def("log_level", &pyllm::log_level);
+
+    py::class_<Model>(m, "Model")
+        .def(py::init([](const std::string & path, int n_gpu_layers, int main_gpu, bool use_mmap,
+                         bool use_mlock, bool vocab_only, const std::string & chat_template) {
+                 pyllm::ModelOptions o;
+                 o.n_gpu_layers = n_gpu_layers;
+                 o.main_gpu = main_gpu;
+                 o.use_mmap = use_mmap;
+                 o.use_mlock = use_mlock;
+                 o.vocab_only = vocab_only;
+                 o.chat_template = chat_template;
+                 py::gil_scoped_release nogil;
+                 return std::make_unique<Model>(path, o);
+             }),
+             py::arg("path"), py::arg("n_gpu_layers") = 0, py::arg("main_gpu") = 0, py::arg("use_mmap") = true,
+             py::arg("use_mlock") = false, py::arg("vocab_only") = false, py::arg("chat_template") = "")
+        .def_property_readonly("path", &Model::path)
+        .def_property_readonly("vocab_only", &Model::vocab_only)
+        .def_property_readonly("architecture", &Model::architecture)
+        .def_property_readonly("description", &Model::description)
+        .def_property_readonly("n_ctx_train", &Model::n_ctx_train)
+        .def_property_readonly("n_embd", &Model::n_embd)
+        .def_property_readonly("n_layer", &Model::n_layer)
+        .def_property_readonly("n_vocab", &Model::n_vocab)
+        .def_property_readonly("n_params", &Model::n_params)
+        .def_property_readonly("size_bytes", &Model::size_bytes)
+        .def_property_readonly("chat_template", &Model::chat_template_source)
+        .def_property_readonly("bos_token", &Model::bos_token)
+        .def_property_readonly("eos_token", &Model::eos_token)
+        .def_property_readonly("add_bos", &Model::add_bos)
+        .def("metadata", &Model::metadata)
+        .def("tokenize", &Model::tokenize, py::arg("text"), py::arg("add_special"), py::arg("parse_special"),
+             py::call_guard<py::gil_scoped_release>())
+        .def("detokenize",
+             [](const Model & self, const std::vector<llama_token> & tokens, bool render_special) {
+                 std::string text;
+                 {
+                     py::gil_scoped_release nogil;
+                     text = self.detokenize(tokens, render_special);
+                 }
+                 // Token boundaries can split a UTF-8 sequence; never fail on that.
+                 return py::bytes(text).attr("decode")("utf-8", "replace");
+             },
+             py::arg("tokens"), py::arg("render_special"))
+        .def("render_chat",
+             [](const Model & self, std::string messages_json, std::string tools_json,
+                std::optional<bool> enable_thinking, bool add_generation_prompt,
+                std::map<std::string, std::string> kwargs) {
+                 pyllm::ChatInputs in{std::move(messages_json), std::move(tools_json), enable_thinking,
+                                      add_generation_prompt, std::move(kwargs)};
+                 common_chat_params params;
+                 {
+                     py::gil_scoped_release nogil;
+                     params = self.render_chat(in);
+                 }
+                 return chat_params_to_dict(params);
+             },
+             py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
+             py::arg("add_generation_prompt"), py::arg("kwargs"));
+}

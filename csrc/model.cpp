@@ -1,0 +1,165 @@
+#include "model.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "errors.h"
+#include "runtime.h"
+
+namespace pyllm {
+
+namespace {
+
+// Checks what can be checked before llama.cpp sees the file, so the common mistakes
+// get a precise reason rather than a loader log line.
+void check_gguf_file(const std::string & path) {
+    struct stat st{};
+    if (stat(path.c_str(), &st) != 0) {
+        throw ModelLoadError(path + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw ModelLoadError(path + ": not a regular file");
+    }
+    std::ifstream f(path, std::ios::binary);
+    if (!f) {
+        throw ModelLoadError(path + ": cannot be opened for reading");
+    }
+    char magic[4] = {};
+    f.read(magic, sizeof magic);
+    if (f.gcount() < 4 || std::memcmp(magic, "GGUF", 4) != 0) {
+        throw ModelLoadError(path + ": not a GGUF file (it does not start with the GGUF magic bytes)");
+    }
+}
+
+}  // namespace
+
+Model::Model(const std::string & path, const ModelOptions & options)
+    : path_(path), vocab_only_(options.vocab_only) {
+    init_runtime();
+    check_gguf_file(path);
+
+    llama_model_params params = llama_model_default_params();
+    params.n_gpu_layers = options.n_gpu_layers;
+    params.main_gpu = options.main_gpu;
+    params.vocab_only = options.vocab_only;
+    params.load_mode = options.use_mmap
+        ? (options.use_mlock ? LLAMA_LOAD_MODE_MMAP_MLOCK : LLAMA_LOAD_MODE_MMAP)
+        : (options.use_mlock ? LLAMA_LOAD_MODE_MLOCK : LLAMA_LOAD_MODE_NONE);
+
+    LogCapture log;
+    model_ = llama_model_load_from_file(path.c_str(), params);
+    if (!model_) {
+        std::string reason = log.summary();
+        throw ModelLoadError(path + ": " + (reason.empty() ? "llama.cpp could not load it" : reason));
+    }
+    vocab_ = llama_model_get_vocab(model_);
+    try {
+        templates_ = common_chat_templates_init(model_, options.chat_template);
+    } catch (const std::exception & e) {
+        llama_model_free(model_);
+        throw ChatTemplateError(std::string("chat template does not parse: ") + e.what());
+    }
+}
+
+Model::~Model() {
+    templates_.reset();
+    if (model_) llama_model_free(model_);
+}
+
+std::string Model::meta(const char * key) const {
+    int32_t n = llama_model_meta_val_str(model_, key, nullptr, 0);
+    if (n < 0) return {};
+    std::string out(static_cast<size_t>(n) + 1, '\0');
+    llama_model_meta_val_str(model_, key, out.data(), out.size());
+    out.resize(static_cast<size_t>(n));
+    return out;
+}
+
+std::string Model::architecture() const { return meta("general.architecture"); }
+
+std::string Model::description() const {
+    char buf[256];
+    llama_model_desc(model_, buf, sizeof buf);
+    return buf;
+}
+
+int32_t Model::n_ctx_train() const { return llama_model_n_ctx_train(model_); }
+int32_t Model::n_embd() const { return llama_model_n_embd(model_); }
+int32_t Model::n_layer() const { return llama_model_n_layer(model_); }
+int32_t Model::n_vocab() const { return llama_vocab_n_tokens(vocab_); }
+uint64_t Model::n_params() const { return llama_model_n_params(model_); }
+uint64_t Model::size_bytes() const { return llama_model_size(model_); }
+
+std::map<std::string, std::string> Model::metadata() const {
+    std::map<std::string, std::string> out;
+    const int32_t count = llama_model_meta_count(model_);
+    std::string key(256, '\0');
+    for (int32_t i = 0; i < count; ++i) {
+        int32_t n = llama_model_meta_key_by_index(model_, i, key.data(), key.size());
+        if (n < 0) continue;
+        std::string k(key.data(), std::min<size_t>(static_cast<size_t>(n), key.size() - 1));
+        int32_t m = llama_model_meta_val_str_by_index(model_, i, nullptr, 0);
+        std::string v(static_cast<size_t>(std::max(m, 0)) + 1, '\0');
+        llama_model_meta_val_str_by_index(model_, i, v.data(), v.size());
+        v.resize(static_cast<size_t>(std::max(m, 0)));
+        out.emplace(std::move(k), std::move(v));
+    }
+    return out;
+}
+
+std::string Model::chat_template_source() const {
+    return common_chat_templates_source(templates_.get());
+}
+
+namespace {
+std::string token_text(const llama_vocab * vocab, llama_token token) {
+    return token == LLAMA_TOKEN_NULL ? std::string() : common_token_to_piece(vocab, token, true);
+}
+}  // namespace
+
+std::string Model::bos_token() const { return token_text(vocab_, llama_vocab_bos(vocab_)); }
+std::string Model::eos_token() const { return token_text(vocab_, llama_vocab_eos(vocab_)); }
+bool Model::add_bos() const { return llama_vocab_get_add_bos(vocab_); }
+
+std::vector<llama_token> Model::tokenize(const std::string & text, bool add_special, bool parse_special) const {
+    return common_tokenize(vocab_, text, add_special, parse_special);
+}
+
+std::string Model::detokenize(const std::vector<llama_token> & tokens, bool render_special) const {
+    const int32_t n_vocab = llama_vocab_n_tokens(vocab_);
+    for (llama_token t : tokens) {
+        if (t < 0 || t >= n_vocab) {
+            throw std::out_of_range("token id " + std::to_string(t) + " is outside the vocabulary (0.." +
+                                    std::to_string(n_vocab - 1) + ")");
+        }
+    }
+    return common_detokenize(vocab_, tokens, render_special);
+}
+
+common_chat_params Model::render_chat(const ChatInputs & inputs) const {
+    common_chat_templates_inputs in;
+    try {
+        in.messages = common_chat_msgs_parse_oaicompat(common_json::parse(inputs.messages_json));
+        if (!inputs.tools_json.empty()) {
+            in.tools = common_chat_tools_parse_oaicompat(common_json::parse(inputs.tools_json));
+        }
+    } catch (const std::exception & e) {
+        throw ChatTemplateError(std::string("invalid chat messages or tools: ") + e.what());
+    }
+    if (inputs.enable_thinking) {
+        in.enable_thinking = *inputs.enable_thinking;
+    }
+    in.add_generation_prompt = inputs.add_generation_prompt;
+    in.chat_template_kwargs = inputs.kwargs;
+    in.use_jinja = true;
+    try {
+        return common_chat_templates_apply(templates_.get(), in);
+    } catch (const std::exception & e) {
+        throw ChatTemplateError(std::string("chat template failed to render: ") + e.what());
+    }
+}
+
+}  // namespace pyllm

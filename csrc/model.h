@@ -1,0 +1,80 @@
+// A loaded GGUF model: weights (or only the vocabulary), tokenizer and chat templates.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat.h"
+#include "llama.h"
+
+namespace pyllm {
+
+struct ModelOptions {
+    int n_gpu_layers = 0;       // layers offloaded to the GPU; -1 means all
+    int main_gpu = 0;
+    bool use_mmap = true;
+    bool use_mlock = false;
+    bool vocab_only = false;     // tokenizer and metadata only, no weights
+    std::string chat_template;   // jinja source overriding the model's own template
+};
+
+// What a chat template is rendered with. JSON arrives as text in the OpenAI shapes.
+struct ChatInputs {
+    std::string messages_json;                 // [{"role": ..., "content": ...}, ...]
+    std::string tools_json;                    // [{"type": "function", ...}] or empty
+    std::optional<bool> enable_thinking;       // unset: the template's own default
+    bool add_generation_prompt = true;
+    std::map<std::string, std::string> kwargs; // extra template variables, values as JSON text
+};
+
+class Model {
+public:
+    Model(const std::string & path, const ModelOptions & options);
+    ~Model();
+    Model(const Model &) = delete;
+    Model & operator=(const Model &) = delete;
+
+    const llama_model * get() const { return model_; }
+    const llama_vocab * vocab() const { return vocab_; }
+    const std::string & path() const { return path_; }
+    bool vocab_only() const { return vocab_only_; }
+
+    std::string architecture() const;
+    std::string description() const;
+    int32_t n_ctx_train() const;
+    int32_t n_embd() const;
+    int32_t n_layer() const;
+    int32_t n_vocab() const;
+    uint64_t n_params() const;
+    uint64_t size_bytes() const;
+    std::map<std::string, std::string> metadata() const;
+    std::string chat_template_source() const;
+    // Text of the BOS / EOS tokens as templates see them ("" when the vocabulary has none).
+    std::string bos_token() const;
+    std::string eos_token() const;
+    // Whether tokenizing a prompt with add_special adds BOS itself (so templates' BOS is dropped).
+    bool add_bos() const;
+
+    std::vector<llama_token> tokenize(const std::string & text, bool add_special, bool parse_special) const;
+    // render_special: control tokens such as <start_of_turn> come back as their text.
+    std::string detokenize(const std::vector<llama_token> & tokens, bool render_special) const;
+
+    // Renders messages through llama.cpp's jinja chat templates. The result also carries
+    // the output format, generation prompt, thinking tags and grammar for later stages.
+    common_chat_params render_chat(const ChatInputs & inputs) const;
+
+private:
+    std::string meta(const char * key) const;
+
+    std::string path_;
+    bool vocab_only_ = false;
+    llama_model * model_ = nullptr;
+    const llama_vocab * vocab_ = nullptr;
+    common_chat_templates_ptr templates_;
+};
+
+}  // namespace pyllm

@@ -1,0 +1,16 @@
+"""pyllm: serve local reasoning models (llama.cpp core) to OpenAI and Anthropic clients."""
+from pyllm._core import ChatTemplateError, ModelLoadError, PyllmError
+from pyllm.default_model import DefaultModelMissingError, default_model_path
+from pyllm.model import Model
+from pyllm.runtime import build_info, set_log_level
+
+__all__ = [
+    "ChatTemplateError",
+    "DefaultModelMissingError",
+    "Model",
+    "ModelLoadError",
+    "PyllmError",
+    "build_info",
+    "default_model_path",
+    "set_log_level",
+]

@@ -1,0 +1,29 @@
+"""Process-wide facts and settings of the native runtime."""
+from __future__ import annotations
+
+from typing import Any
+
+from pyllm import _core
+
+_LOG_LEVELS = {"debug": 1, "info": 2, "warn": 3, "warning": 3, "error": 4, "none": 5}
+
+
+def build_info() -> dict[str, Any]:
+    """How this pyllm was built: llama.cpp commit and source, backends, CPU features, build type.
+
+    ``backends`` lists the ggml backends compiled in and registered (``["CPU"]`` for the
+    default build; ``["CUDA", "CPU"]`` for a CUDA build), ``devices`` the devices they found,
+    ``cpu_features`` the instruction-set features the CPU backend was built with.
+    """
+    return _core.build_info()
+
+
+def set_log_level(level: str) -> None:
+    """Least severe llama.cpp log level printed to stderr: debug, info, warn (default), error, none.
+
+    The environment variable ``PYLLM_LOG_LEVEL`` sets the initial level.
+    """
+    try:
+        _core.set_log_level(_LOG_LEVELS[level])
+    except KeyError:
+        raise ValueError(f"unknown log level {level!r}; choose from {sorted(_LOG_LEVELS)}") from None
