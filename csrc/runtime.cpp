@@ -8,6 +8,7 @@
 #include "build-info.h"
 #include "ggml-backend.h"
 #include "llama.h"
+#include "log.h"
 
 namespace pyllm {
 
@@ -60,13 +61,26 @@ std::string LogCapture::summary() const {
     return out;
 }
 
-void set_log_level(int level) { g_log_level = level; }
+void set_log_level(int level) {
+    g_log_level = level;
+    // llama.cpp's common library logs through its own logger with its own verbosity scale.
+    int common_threshold = -1;
+    switch (level) {
+        case GGML_LOG_LEVEL_DEBUG: common_threshold = LOG_LEVEL_DEBUG; break;
+        case GGML_LOG_LEVEL_INFO: common_threshold = LOG_LEVEL_INFO; break;
+        case GGML_LOG_LEVEL_WARN: common_threshold = LOG_LEVEL_WARN; break;
+        case GGML_LOG_LEVEL_ERROR: common_threshold = LOG_LEVEL_ERROR; break;
+        default: break;
+    }
+    common_log_set_verbosity_thold(common_threshold);
+}
 int log_level() { return g_log_level; }
 
 void init_runtime() {
     static std::once_flag once;
     std::call_once(once, [] {
         llama_log_set(route_log, nullptr);
+        set_log_level(g_log_level);
         llama_backend_init();
     });
 }

@@ -10,8 +10,15 @@ def test_default_model_loads_with_metadata(model: pyllm.Model):
     assert model.n_ctx_train == 32768
     assert 200_000_000 < model.n_params < 300_000_000
     assert model.n_vocab > 200_000
-    assert "start_of_turn" in model.chat_template
     assert model.metadata()["general.architecture"] == "gemma3"
+
+
+def test_model_without_embedded_template_falls_back_to_chatml(model: pyllm.Model):
+    # This GGUF embeds no tokenizer.chat_template; like llama-server, pyllm renders ChatML.
+    assert "tokenizer.chat_template" not in model.metadata()
+    assert "<|im_start|>" in model.chat_template
+    prompt = model.apply_chat_template([{"role": "user", "content": "Hi"}])
+    assert prompt == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
     assert not model.vocab_only
 
 
