@@ -10,6 +10,8 @@
 namespace py = pybind11;
 using pyllm::Model;
 
+void bind_engine(py::module_ & m);
+
 namespace {
 
 py::dict chat_params_to_dict(const common_chat_params & p) {
@@ -49,6 +51,21 @@ PYBIND11_MODULE(_core, m) {
     auto base = py::register_exception<std::runtime_error>(m, "PyllmError", PyExc_RuntimeError);
     py::register_exception<pyllm::ModelLoadError>(m, "ModelLoadError", base.ptr());
     py::register_exception<pyllm::ChatTemplateError>(m, "ChatTemplateError", base.ptr());
+    py::register_exception<pyllm::InvalidRequestError>(m, "InvalidRequestError", base.ptr());
+    py::register_exception<pyllm::EngineOverloadedError>(m, "EngineOverloadedError", base.ptr());
+    // Carries both numbers as attributes, not only in the message.
+    static PyObject * context_overflow =
+        py::register_exception<pyllm::ContextOverflowError>(m, "ContextOverflowError", base.ptr()).ptr();
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const pyllm::ContextOverflowError & e) {
+            py::object exc = py::reinterpret_borrow<py::object>(context_overflow)(e.what());
+            exc.attr("n_tokens") = e.n_tokens;
+            exc.attr("n_ctx") = e.n_ctx;
+            PyErr_SetObject(context_overflow, exc.ptr());
+        }
+    });
 
     pyllm::init_runtime();
 
@@ -56,9 +73,9 @@ PYBIND11_MODULE(_core, m) {
     m.def("set_log_level", &pyllm::set_log_level, py::arg("level"));
     m.def("log_level", &pyllm::log_level);
 
-    py::class_<Model>(m, "Model")
+    py::class_<Model, std::shared_ptr<Model>>(m, "Model")
         .def(py::init([](const std::string & path, int n_gpu_layers, int main_gpu, bool use_mmap,
-                         bool use_mlock, bool vocab_only, const std::string & chat_template) {
+                         bool use_mlock, bool vocab_only, const std::string & chat_template, bool repack) {
                  pyllm::ModelOptions o;
                  o.n_gpu_layers = n_gpu_layers;
                  o.main_gpu = main_gpu;
@@ -66,11 +83,13 @@ PYBIND11_MODULE(_core, m) {
                  o.use_mlock = use_mlock;
                  o.vocab_only = vocab_only;
                  o.chat_template = chat_template;
+                 o.repack = repack;
                  py::gil_scoped_release nogil;
-                 return std::make_unique<Model>(path, o);
+                 return std::make_shared<Model>(path, o);
              }),
              py::arg("path"), py::arg("n_gpu_layers") = 0, py::arg("main_gpu") = 0, py::arg("use_mmap") = true,
-             py::arg("use_mlock") = false, py::arg("vocab_only") = false, py::arg("chat_template") = "")
+             py::arg("use_mlock") = false, py::arg("vocab_only") = false, py::arg("chat_template") = "",
+             py::arg("repack") = true)
         .def_property_readonly("path", &Model::path)
         .def_property_readonly("vocab_only", &Model::vocab_only)
         .def_property_readonly("architecture", &Model::architecture)
@@ -114,4 +133,6 @@ PYBIND11_MODULE(_core, m) {
              },
              py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
              py::arg("add_generation_prompt"), py::arg("kwargs"));
+
+    bind_engine(m);
 }

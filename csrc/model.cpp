@@ -45,6 +45,7 @@ Model::Model(const std::string & path, const ModelOptions & options)
     params.n_gpu_layers = options.n_gpu_layers;
     params.main_gpu = options.main_gpu;
     params.vocab_only = options.vocab_only;
+    params.use_extra_bufts = options.repack;
     params.load_mode = options.use_mmap
         ? (options.use_mlock ? LLAMA_LOAD_MODE_MMAP_MLOCK : LLAMA_LOAD_MODE_MMAP)
         : (options.use_mlock ? LLAMA_LOAD_MODE_MLOCK : LLAMA_LOAD_MODE_NONE);

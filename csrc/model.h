@@ -19,6 +19,7 @@ struct ModelOptions {
     bool use_mmap = true;
     bool use_mlock = false;
     bool vocab_only = false;     // tokenizer and metadata only, no weights
+    bool repack = true;          // CPU weight repacking (faster; results vary with batch shape)
     std::string chat_template;   // jinja source overriding the model's own template
 };
 

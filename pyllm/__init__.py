@@ -1,16 +1,34 @@
 """pyllm: serve local reasoning models (llama.cpp core) to OpenAI and Anthropic clients."""
-from pyllm._core import ChatTemplateError, ModelLoadError, PyllmError
+from pyllm._core import (
+    ChatTemplateError,
+    ContextOverflowError,
+    EngineOverloadedError,
+    InvalidRequestError,
+    ModelLoadError,
+    PyllmError,
+)
 from pyllm.default_model import DefaultModelMissingError, default_model_path
+from pyllm.engine import Completion, Engine, EngineError, Task, TaskResult, Timings, Usage
 from pyllm.model import Model
 from pyllm.runtime import build_info, set_log_level
 
 __all__ = [
     "ChatTemplateError",
+    "Completion",
+    "ContextOverflowError",
     "DefaultModelMissingError",
+    "Engine",
+    "EngineError",
+    "EngineOverloadedError",
+    "InvalidRequestError",
     "Model",
     "ModelLoadError",
     "PyllmError",
     "build_info",
     "default_model_path",
+    "Task",
+    "TaskResult",
+    "Timings",
+    "Usage",
     "set_log_level",
 ]

@@ -1,0 +1,423 @@
+#include "engine.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "errors.h"
+#include "json-schema-to-grammar.h"
+#include "model.h"
+#include "runtime.h"
+#include "sampling.h"
+#include "text_stream.h"
+
+namespace pyllm {
+
+struct Engine::Slot {
+    explicit Slot(int id) : id(id) {}
+
+    const int id;                       // also the llama sequence id
+    std::shared_ptr<Task> task;         // null when idle
+    std::vector<llama_token> cache;     // tokens whose KV is in this sequence
+    size_t n_prompt_done = 0;           // prompt tokens already in the KV cache
+    llama_token next_token = LLAMA_TOKEN_NULL;  // sampled, still to be decoded
+    int32_t i_batch = -1;               // where this slot's logits are in the current batch
+    int32_t n_generated = 0;
+    uint64_t last_used = 0;
+    bool first_token_seen = false;
+    std::unique_ptr<TextStream> text;
+};
+
+namespace {
+
+size_t common_prefix(const std::vector<llama_token> & a, const std::vector<llama_token> & b) {
+    size_t n = std::min(a.size(), b.size());
+    size_t i = 0;
+    while (i < n && a[i] == b[i]) ++i;
+    return i;
+}
+
+// Top candidates from the raw logits, as log-probabilities over the whole vocabulary.
+TokenProbs token_probs(llama_context * ctx, int32_t i_batch, llama_token sampled, int n_top, int n_vocab) {
+    const float * logits = llama_get_logits_ith(ctx, i_batch);
+    float max_logit = *std::max_element(logits, logits + n_vocab);
+    double sum = 0;
+    for (int i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i] - max_logit));
+    const float log_z = max_logit + static_cast<float>(std::log(sum));
+    std::vector<TokenLogprob> all(n_vocab);
+    for (int i = 0; i < n_vocab; ++i) all[i] = {i, logits[i] - log_z};
+    n_top = std::min(n_top, n_vocab);
+    std::partial_sort(all.begin(), all.begin() + n_top, all.end(),
+                      [](const TokenLogprob & x, const TokenLogprob & y) { return x.logprob > y.logprob; });
+    all.resize(n_top);
+    return TokenProbs{sampled, logits[sampled] - log_z, std::move(all)};
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options)
+    : model_(std::move(model)), options_(options) {
+    if (model_->vocab_only()) {
+        throw InvalidRequestError("cannot serve a vocab-only model: load the weights");
+    }
+    if (options_.n_parallel < 1) throw InvalidRequestError("n_parallel must be at least 1");
+    if (options_.n_batch < 1) throw InvalidRequestError("n_batch must be at least 1");
+    if (options_.max_queued < 0) throw InvalidRequestError("max_queued must not be negative");
+
+    llama_context_params cp = llama_context_default_params();
+    const int n_ctx = options_.n_ctx > 0 ? options_.n_ctx : model_->n_ctx_train();
+    cp.n_ctx = static_cast<uint32_t>(n_ctx);
+    cp.n_batch = static_cast<uint32_t>(options_.n_batch);
+    cp.n_ubatch = static_cast<uint32_t>(options_.n_batch);
+    cp.n_seq_max = static_cast<uint32_t>(options_.n_parallel);
+    const int n_threads = options_.n_threads > 0 ? options_.n_threads : common_cpu_get_num_math();
+    cp.n_threads = n_threads;
+    cp.n_threads_batch = n_threads;
+    cp.flash_attn_type = static_cast<llama_flash_attn_type>(options_.flash_attn);
+    // A full-size sliding-window cache keeps every position, so a slot's KV can be cut
+    // back to any shared prefix (prompt caching) also for SWA models such as Gemma 3.
+    cp.swa_full = true;
+    cp.kv_unified = options_.kv_unified;
+    cp.no_perf = true;
+
+    ctx_ = llama_init_from_model(const_cast<llama_model *>(model_->get()), cp);
+    if (!ctx_) throw std::runtime_error("llama.cpp could not create a context (out of memory?)");
+    // Each slot is guaranteed its share, whether or not the KV buffer is unified.
+    n_ctx_slot_ = static_cast<int>(llama_n_ctx(ctx_)) / options_.n_parallel;
+    batch_ = llama_batch_init(options_.n_batch, 0, 1);
+    for (int i = 0; i < options_.n_parallel; ++i) slots_.push_back(std::make_unique<Slot>(i));
+
+    int fds[2];
+    if (pipe(fds) != 0) {
+        llama_batch_free(batch_);
+        llama_free(ctx_);
+        throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    }
+    wake_read_ = fds[0];
+    wake_write_ = fds[1];
+    for (int fd : fds) {
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+Engine::~Engine() {
+    shutdown();
+    llama_batch_free(batch_);
+    llama_free(ctx_);
+    close(wake_read_);
+    close(wake_write_);
+}
+
+void Engine::shutdown() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::deque<std::shared_ptr<Task>> left;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        left.swap(pending_);
+    }
+    for (auto & task : left) notify(task, task->finish(FinishReason::cancelled, {}, "engine shut down"));
+}
+
+std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams params) {
+    if (prompt.empty()) throw InvalidRequestError("the prompt is empty");
+    const int n_vocab = model_->n_vocab();
+    for (llama_token t : prompt) {
+        if (t < 0 || t >= n_vocab) throw InvalidRequestError("prompt token " + std::to_string(t) + " is outside the vocabulary");
+    }
+    const int n_prompt = static_cast<int>(prompt.size());
+    const int n_needed = n_prompt + std::max(params.max_tokens, 0);
+    // A prompt must leave room for at least one generated token.
+    if (n_needed > n_ctx_slot_ || n_prompt >= n_ctx_slot_) {
+        throw ContextOverflowError(std::max(n_needed, n_prompt), n_ctx_slot_);
+    }
+
+    if (!params.json_schema.empty()) {
+        if (!params.sampling.grammar.empty()) throw InvalidRequestError("give either a grammar or a JSON schema, not both");
+        try {
+            params.sampling.grammar = common_grammar(COMMON_GRAMMAR_TYPE_OUTPUT_FORMAT,
+                                                     json_schema_to_grammar(common_json::parse(params.json_schema)));
+        } catch (const std::exception & e) {
+            throw InvalidRequestError(std::string("invalid JSON schema: ") + e.what());
+        }
+    }
+    for (llama_token t : params.preserved_tokens) params.sampling.preserved_tokens.insert(t);
+    common_sampler * sampler = nullptr;
+    {
+        LogCapture log;  // the grammar parser says what is wrong only in the log
+        try {
+            sampler = common_sampler_init(model_->get(), params.sampling);
+        } catch (const std::exception & e) {
+            const std::string detail = log.summary();
+            throw InvalidRequestError(std::string("invalid grammar or sampling parameters: ") +
+                                      (detail.empty() ? e.what() : detail));
+        }
+        if (!sampler) {
+            throw InvalidRequestError("invalid grammar or sampling parameters: " + log.summary());
+        }
+    }
+
+    std::shared_ptr<Task> task;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) {
+            common_sampler_free(sampler);
+            throw EngineOverloadedError("the engine is shutting down");
+        }
+        if (static_cast<int>(pending_.size()) >= options_.max_queued && busy_slots_ >= options_.n_parallel) {
+            common_sampler_free(sampler);
+            throw EngineOverloadedError("all " + std::to_string(options_.n_parallel) + " slots are busy and " +
+                                        std::to_string(pending_.size()) + " requests are queued");
+        }
+        task = std::make_shared<Task>(next_id_++, std::move(prompt), std::move(params), sampler);
+        pending_.push_back(task);
+    }
+    cv_.notify_one();
+    return task;
+}
+
+void Engine::watch(const std::shared_ptr<Task> & task) {
+    task->notify_fd.store(true);
+    notify(task, true);
+}
+
+void Engine::notify(const std::shared_ptr<Task> & task, bool queue_became_nonempty) {
+    if (!queue_became_nonempty || !task->notify_fd.load()) return;
+    if (task->in_ready_list.exchange(true)) return;
+    bool was_empty;
+    {
+        std::lock_guard<std::mutex> lock(ready_mu_);
+        was_empty = ready_.empty();
+        ready_.push_back(task);
+    }
+    if (was_empty) {
+        const char byte = 1;
+        // A full pipe already holds an unread wake-up; nothing is lost.
+        [[maybe_unused]] ssize_t n = write(wake_write_, &byte, 1);
+    }
+}
+
+std::vector<std::shared_ptr<Task>> Engine::drain_ready() {
+    char buf[256];
+    while (read(wake_read_, buf, sizeof buf) > 0) {
+    }
+    std::vector<std::shared_ptr<Task>> out;
+    {
+        std::lock_guard<std::mutex> lock(ready_mu_);
+        out.swap(ready_);
+    }
+    for (auto & task : out) task->in_ready_list.store(false);
+    return out;
+}
+
+EngineStats Engine::stats() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    EngineStats s;
+    s.n_slots = options_.n_parallel;
+    s.busy_slots = busy_slots_;
+    s.queued = static_cast<int>(pending_.size());
+    s.n_ctx_slot = n_ctx_slot_;
+    s.decode_calls = decode_calls_;
+    return s;
+}
+
+void Engine::run() {
+    for (;;) {
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [this] { return stopping_ || !pending_.empty() || busy_slots_ > 0; });
+            if (stopping_) break;
+        }
+        admit_pending();
+        step();
+    }
+    for (auto & slot : slots_) {
+        if (slot->task) release(*slot, FinishReason::cancelled, {}, "engine shut down");
+    }
+}
+
+bool Engine::admit_pending() {
+    bool admitted = false;
+    for (;;) {
+        std::shared_ptr<Task> task;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            // Tasks cancelled while queued end here, without ever taking a slot.
+            while (!pending_.empty() && pending_.front()->cancel_requested()) {
+                auto t = pending_.front();
+                pending_.pop_front();
+                notify(t, t->finish(FinishReason::cancelled));
+            }
+            if (pending_.empty() || busy_slots_ >= options_.n_parallel) return admitted;
+            task = pending_.front();
+            pending_.pop_front();
+            ++busy_slots_;
+        }
+        // The idle slot whose cache shares the longest prefix; ties go to the least recently used.
+        Slot * best = nullptr;
+        size_t best_prefix = 0;
+        for (auto & s : slots_) {
+            if (s->task) continue;
+            size_t p = common_prefix(s->cache, task->prompt());
+            if (!best || p > best_prefix || (p == best_prefix && s->last_used < best->last_used)) {
+                best = s.get();
+                best_prefix = p;
+            }
+        }
+        admit(*best, std::move(task));
+        admitted = true;
+    }
+}
+
+void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
+    const auto & prompt = task->prompt();
+    size_t keep = common_prefix(slot.cache, prompt);
+    // The last prompt token is always decoded again: its logits give the first sample.
+    if (keep == prompt.size()) --keep;
+    llama_memory_t mem = llama_get_memory(ctx_);
+    if (!llama_memory_seq_rm(mem, slot.id, static_cast<llama_pos>(keep), -1)) {
+        llama_memory_seq_rm(mem, slot.id, -1, -1);
+        keep = 0;
+    }
+    slot.cache.resize(keep);
+    slot.n_prompt_done = keep;
+    slot.next_token = LLAMA_TOKEN_NULL;
+    slot.i_batch = -1;
+    slot.n_generated = 0;
+    slot.first_token_seen = false;
+    slot.text = std::make_unique<TextStream>(task->params().stop);
+    // Penalties look back over recent tokens, the prompt's included (as llama-server does).
+    const int32_t last_n = task->params().sampling.penalty_last_n;
+    const size_t from = last_n < 0 ? 0 : prompt.size() - std::min(prompt.size(), static_cast<size_t>(last_n));
+    for (size_t i = from; i < prompt.size(); ++i) common_sampler_accept(task->sampler(), prompt[i], false);
+    task->set_admitted(static_cast<int32_t>(keep));
+    slot.task = std::move(task);
+}
+
+void Engine::release(Slot & slot, FinishReason reason, std::string stop, std::string error) {
+    auto task = std::move(slot.task);
+    slot.task.reset();
+    slot.text.reset();
+    slot.i_batch = -1;
+    slot.next_token = LLAMA_TOKEN_NULL;
+    slot.last_used = ++release_count_;  // orders slots for least-recently-used ties
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        --busy_slots_;
+    }
+    notify(task, task->finish(reason, std::move(stop), std::move(error)));
+}
+
+void Engine::step() {
+    // Cancelled tasks leave first: their slot is free again before this decode.
+    for (auto & s : slots_) {
+        if (s->task && s->task->cancel_requested()) release(*s, FinishReason::cancelled);
+    }
+
+    batch_.n_tokens = 0;
+    auto add = [this](llama_token token, llama_pos pos, llama_seq_id seq, bool logits) {
+        const int32_t i = batch_.n_tokens++;
+        batch_.token[i] = token;
+        batch_.pos[i] = pos;
+        batch_.n_seq_id[i] = 1;
+        batch_.seq_id[i][0] = seq;
+        batch_.logits[i] = logits;
+        return i;
+    };
+
+    // One token for every generating slot, then prompt chunks in the room that is left.
+    for (auto & s : slots_) {
+        if (s->task && s->next_token != LLAMA_TOKEN_NULL) {
+            s->i_batch = add(s->next_token, static_cast<llama_pos>(s->cache.size()), s->id, true);
+            s->cache.push_back(s->next_token);
+            s->next_token = LLAMA_TOKEN_NULL;
+        }
+    }
+    for (auto & s : slots_) {
+        if (!s->task || s->first_token_seen || s->i_batch >= 0) continue;
+        const auto & prompt = s->task->prompt();
+        while (s->n_prompt_done < prompt.size() && batch_.n_tokens < options_.n_batch) {
+            const bool last = s->n_prompt_done + 1 == prompt.size();
+            const int32_t i = add(prompt[s->n_prompt_done], static_cast<llama_pos>(s->n_prompt_done), s->id, last);
+            s->cache.push_back(prompt[s->n_prompt_done]);
+            ++s->n_prompt_done;
+            if (last) s->i_batch = i;
+        }
+    }
+    if (batch_.n_tokens == 0) return;
+
+    const int32_t rc = llama_decode(ctx_, batch_);
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++decode_calls_;
+    }
+    if (rc != 0) {
+        // Only the tasks in this batch fail; their sequences are cleared so the slots are clean.
+        const std::string why = "llama_decode failed (code " + std::to_string(rc) + ")";
+        llama_memory_t mem = llama_get_memory(ctx_);
+        for (auto & s : slots_) {
+            if (!s->task) continue;
+            llama_memory_seq_rm(mem, s->id, -1, -1);
+            s->cache.clear();
+            release(*s, FinishReason::error, {}, why);
+        }
+        return;
+    }
+    for (auto & s : slots_) {
+        if (s->task && s->i_batch >= 0) sample(*s);
+    }
+}
+
+void Engine::sample(Slot & slot) {
+    Task & task = *slot.task;
+    const int32_t i_batch = slot.i_batch;
+    slot.i_batch = -1;
+    const llama_token token = common_sampler_sample(task.sampler(), ctx_, i_batch);
+    common_sampler_accept(task.sampler(), token, true);
+    if (!slot.first_token_seen) {
+        slot.first_token_seen = true;
+        task.note_first_token();
+    }
+    const TaskParams & params = task.params();
+    if (params.sampling.n_probs > 0) {
+        task.record_logprobs(token_probs(ctx_, i_batch, token, params.sampling.n_probs, model_->n_vocab()));
+    }
+
+    const llama_vocab * vocab = model_->vocab();
+    if (llama_vocab_is_eog(vocab, token) && !params.sampling.ignore_eos) {
+        notify(slot.task, task.emit_text(slot.text->flush()));
+        release(slot, FinishReason::stop);
+        return;
+    }
+    task.note_token();
+    ++slot.n_generated;
+    const bool render = params.sampling.preserved_tokens.count(token) > 0;
+    const std::string piece = common_token_to_piece(vocab, token, render);
+    notify(slot.task, task.emit_text(slot.text->push(piece)));
+    if (slot.text->stop()) {
+        release(slot, FinishReason::stop_sequence, *slot.text->stop());
+        return;
+    }
+    const bool at_max = params.max_tokens >= 0 && slot.n_generated >= params.max_tokens;
+    // The sampled token still needs a KV cell when it is decoded next step.
+    const bool ctx_full = static_cast<int>(slot.cache.size()) + 1 >= n_ctx_slot_;
+    if (at_max || ctx_full) {
+        notify(slot.task, task.emit_text(slot.text->flush()));
+        release(slot, FinishReason::length);
+        return;
+    }
+    slot.next_token = token;
+}
+
+}  // namespace pyllm

@@ -1,0 +1,100 @@
+// The serving engine: one llama context, one sequence per slot, and a scheduler thread
+// doing continuous batching. Every step is one llama_decode mixing prompt chunks of newly
+// admitted tasks with one token for each generating task. The scheduler thread never
+// touches Python; it hands output over through per-task queues and one wake-up pipe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "llama.h"
+#include "task.h"
+
+namespace pyllm {
+
+class Model;
+
+struct EngineOptions {
+    int n_parallel = 4;    // slots: tasks generating at the same time
+    int n_ctx = 0;         // total context over all slots; 0: the model's training context
+    int n_batch = 512;     // most tokens in one llama_decode
+    int n_threads = 0;     // 0: the number of physical cores
+    int flash_attn = -1;   // -1 auto, 0 off, 1 on
+    int max_queued = 64;   // tasks waiting for a slot before submit() is refused
+    bool kv_unified = true;  // one KV buffer shared by all slots
+};
+
+struct EngineStats {
+    int n_slots = 0;
+    int busy_slots = 0;
+    int queued = 0;
+    int n_ctx_slot = 0;
+    uint64_t decode_calls = 0;
+};
+
+class Engine {
+public:
+    Engine(std::shared_ptr<const Model> model, const EngineOptions & options);
+    ~Engine();
+    Engine(const Engine &) = delete;
+    Engine & operator=(const Engine &) = delete;
+
+    // Validates the request (context size, grammar, schema) and queues it.
+    // Throws ContextOverflowError, EngineOverloadedError or InvalidRequestError.
+    std::shared_ptr<Task> submit(std::vector<llama_token> prompt, TaskParams params);
+
+    // Wake-up pipe for asyncio: readable when a task marked notify_fd has new output.
+    int wakeup_fd() const { return wake_read_; }
+    // Clears the pipe and returns every notify_fd task with output or completion pending.
+    std::vector<std::shared_ptr<Task>> drain_ready();
+    // Marks a task for fd wake-ups (and wakes at once if it already has output).
+    void watch(const std::shared_ptr<Task> & task);
+
+    EngineStats stats() const;
+    int n_ctx_slot() const { return n_ctx_slot_; }
+    const Model & model() const { return *model_; }
+
+    // Stops the scheduler; unfinished tasks end as cancelled. Idempotent.
+    void shutdown();
+
+private:
+    struct Slot;
+
+    void run();
+    bool admit_pending();
+    void admit(Slot & slot, std::shared_ptr<Task> task);
+    void step();
+    void sample(Slot & slot);
+    void release(Slot & slot, FinishReason reason, std::string stop = {}, std::string error = {});
+    void notify(const std::shared_ptr<Task> & task, bool queue_became_nonempty);
+
+    std::shared_ptr<const Model> model_;
+    EngineOptions options_;
+    llama_context * ctx_ = nullptr;
+    llama_batch batch_{};
+    int n_ctx_slot_ = 0;
+    std::vector<std::unique_ptr<Slot>> slots_;  // owned by the scheduler thread
+    uint64_t release_count_ = 0;
+
+    mutable std::mutex mu_;  // guards pending_, stopping_, next_id_, busy_slots_, decode_calls_
+    std::condition_variable cv_;
+    std::deque<std::shared_ptr<Task>> pending_;
+    bool stopping_ = false;
+    uint64_t next_id_ = 1;
+    int busy_slots_ = 0;
+    uint64_t decode_calls_ = 0;
+
+    std::mutex ready_mu_;
+    std::vector<std::shared_ptr<Task>> ready_;
+    int wake_read_ = -1, wake_write_ = -1;
+
+    std::thread thread_;
+};
+
+}  // namespace pyllm

@@ -1,0 +1,161 @@
+#include "task.h"
+
+#include "sampling.h"
+
+namespace pyllm {
+
+namespace {
+double ms_between(Task::Clock::time_point a, Task::Clock::time_point b) {
+    if (a == Task::Clock::time_point{} || b == Task::Clock::time_point{}) return 0;
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+}  // namespace
+
+const char * finish_reason_name(FinishReason reason) {
+    switch (reason) {
+        case FinishReason::none: return "none";
+        case FinishReason::stop: return "stop";
+        case FinishReason::length: return "length";
+        case FinishReason::stop_sequence: return "stop_sequence";
+        case FinishReason::cancelled: return "cancelled";
+        case FinishReason::error: return "error";
+    }
+    return "none";
+}
+
+Task::Task(uint64_t id, std::vector<llama_token> prompt, TaskParams params, common_sampler * sampler)
+    : id_(id), prompt_(std::move(prompt)), params_(std::move(params)), sampler_(sampler), t_submit_(Clock::now()) {
+    usage_.prompt_tokens = static_cast<int32_t>(prompt_.size());
+}
+
+Task::~Task() {
+    if (sampler_) common_sampler_free(sampler_);
+}
+
+bool Task::push_locked(std::string && item) {
+    if (item.empty()) return false;
+    const bool was_empty = items_.empty();
+    items_.push_back(std::move(item));
+    return was_empty;
+}
+
+bool Task::emit_text(std::string_view text) {
+    std::vector<std::string> out;
+    if (processor_) {
+        processor_->on_text(text, out);
+    } else if (!text.empty()) {
+        out.emplace_back(text);
+    }
+    if (out.empty()) return false;
+    bool woke = false;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto & item : out) woke |= push_locked(std::move(item));
+    }
+    if (woke) cv_.notify_all();
+    return woke;
+}
+
+bool Task::finish(FinishReason reason, std::string stop_sequence, std::string error) {
+    std::vector<std::string> out;
+    if (processor_) processor_->on_finish(reason, out);
+    bool woke;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (done_) return false;
+        woke = items_.empty();  // done is news for the consumer even without items
+        for (auto & item : out) push_locked(std::move(item));
+        done_ = true;
+        finish_reason_ = reason;
+        stop_sequence_ = std::move(stop_sequence);
+        error_ = std::move(error);
+        t_end_ = Clock::now();
+        if (t_admit_ == Clock::time_point{}) t_admit_ = t_end_;
+    }
+    cv_.notify_all();
+    return woke;
+}
+
+void Task::record_logprobs(TokenProbs probs) {
+    std::lock_guard<std::mutex> lock(mu_);
+    logprobs_.push_back(std::move(probs));
+}
+
+void Task::set_admitted(int32_t cached_tokens) {
+    std::lock_guard<std::mutex> lock(mu_);
+    usage_.cached_tokens = cached_tokens;
+    t_admit_ = Clock::now();
+}
+
+void Task::note_first_token() {
+    std::lock_guard<std::mutex> lock(mu_);
+    t_first_ = Clock::now();
+}
+
+void Task::note_token() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++usage_.completion_tokens;
+}
+
+Task::Ready Task::take() {
+    Ready r;
+    std::lock_guard<std::mutex> lock(mu_);
+    r.items.swap(items_);
+    r.done = done_;
+    return r;
+}
+
+Task::Ready Task::wait(int timeout_ms) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto ready = [this] { return done_ || !items_.empty(); };
+    if (timeout_ms < 0) {
+        cv_.wait(lock, ready);
+    } else {
+        cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
+    }
+    Ready r;
+    r.items.swap(items_);
+    r.done = done_;
+    return r;
+}
+
+bool Task::done() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+}
+
+FinishReason Task::finish_reason() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return finish_reason_;
+}
+
+std::string Task::stop_sequence() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_sequence_;
+}
+
+std::string Task::error() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_;
+}
+
+Usage Task::usage() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return usage_;
+}
+
+Timings Task::timings() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    Timings t;
+    t.queue_ms = ms_between(t_submit_, t_admit_);
+    t.prefill_ms = ms_between(t_admit_, t_first_);
+    t.decode_ms = ms_between(t_first_, t_end_);
+    return t;
+}
+
+std::vector<TokenProbs> Task::logprobs() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return logprobs_;
+}
+
+}  // namespace pyllm

@@ -1,0 +1,138 @@
+// One generation request as the engine sees it: what to generate, where its output goes,
+// and how it ended. Shared between the scheduler thread (producer) and Python (consumer).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common.h"
+#include "llama.h"
+
+struct common_sampler;
+
+namespace pyllm {
+
+struct TaskParams {
+    int32_t max_tokens = -1;  // -1: until end of generation or the slot's context is full
+    common_params_sampling sampling;  // temperature, top_p/k, min_p, seed, penalties, bias, grammar...
+    std::string json_schema;          // JSON text; compiled to a grammar at submit
+    std::vector<std::string> stop;    // stop strings: never emitted, not even partially
+    std::vector<llama_token> preserved_tokens;  // special tokens rendered as text (parser markers)
+};
+
+enum class FinishReason { none, stop, length, stop_sequence, cancelled, error };
+const char * finish_reason_name(FinishReason reason);
+
+struct Usage {
+    int32_t prompt_tokens = 0;
+    int32_t cached_tokens = 0;      // prompt tokens reused from a slot's KV cache
+    int32_t completion_tokens = 0;
+};
+
+struct Timings {
+    double queue_ms = 0;    // submit -> admitted to a slot
+    double prefill_ms = 0;  // admitted -> first token sampled
+    double decode_ms = 0;   // first token -> finished
+};
+
+struct TokenLogprob {
+    llama_token token;
+    float logprob;
+};
+
+// The sampled token, its log-probability and the n_probs most likely alternatives.
+struct TokenProbs {
+    llama_token token;
+    float logprob;
+    std::vector<TokenLogprob> top;
+};
+
+// Turns a task's generated text into the payloads Python receives, on the engine thread
+// (the parser and protocol encoders of later stages plug in here). Without one, payloads
+// are the text deltas themselves.
+class OutputProcessor {
+public:
+    virtual ~OutputProcessor() = default;
+    virtual void on_text(std::string_view text, std::vector<std::string> & out) = 0;
+    virtual void on_finish(FinishReason reason, std::vector<std::string> & out) = 0;
+};
+
+class Task {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    Task(uint64_t id, std::vector<llama_token> prompt, TaskParams params, common_sampler * sampler);
+    ~Task();
+    Task(const Task &) = delete;
+    Task & operator=(const Task &) = delete;
+
+    uint64_t id() const { return id_; }
+    const std::vector<llama_token> & prompt() const { return prompt_; }
+    const TaskParams & params() const { return params_; }
+    common_sampler * sampler() { return sampler_; }
+    void set_processor(std::unique_ptr<OutputProcessor> processor) { processor_ = std::move(processor); }
+
+    // Consumer side (any thread). wait() blocks up to timeout_ms (< 0: forever) until
+    // output is ready or the task is done, then takes everything ready.
+    struct Ready {
+        std::vector<std::string> items;
+        bool done = false;
+    };
+    Ready take();
+    Ready wait(int timeout_ms);
+    void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+    bool cancel_requested() const { return cancelled_.load(std::memory_order_relaxed); }
+    bool done() const;
+
+    // Results; complete once done.
+    FinishReason finish_reason() const;
+    std::string stop_sequence() const;
+    std::string error() const;
+    Usage usage() const;
+    Timings timings() const;
+    std::vector<TokenProbs> logprobs() const;
+
+    // Producer side (the scheduler thread). Each returns true when the queue went from
+    // empty to non-empty, i.e. when the consumer needs a wake-up.
+    bool emit_text(std::string_view text);
+    bool finish(FinishReason reason, std::string stop_sequence = {}, std::string error = {});
+    void record_logprobs(TokenProbs probs);
+    void set_admitted(int32_t cached_tokens);
+    void note_first_token();
+    void note_token();
+
+    // Whether wake-ups go through the engine's file descriptor (an asyncio consumer).
+    std::atomic<bool> notify_fd{false};
+    std::atomic<bool> in_ready_list{false};
+
+private:
+    bool push_locked(std::string && item);
+
+    const uint64_t id_;
+    const std::vector<llama_token> prompt_;
+    const TaskParams params_;
+    common_sampler * sampler_;
+    std::unique_ptr<OutputProcessor> processor_;
+    std::atomic<bool> cancelled_{false};
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::string> items_;
+    bool done_ = false;
+    FinishReason finish_reason_ = FinishReason::none;
+    std::string stop_sequence_;
+    std::string error_;
+    Usage usage_;
+    std::vector<TokenProbs> logprobs_;
+    Clock::time_point t_submit_, t_admit_, t_first_, t_end_;
+};
+
+}  // namespace pyllm

@@ -1,0 +1,316 @@
+"""The serving engine: continuous batching over a loaded model, with sync and async iteration.
+
+Generation runs on a native scheduler thread that never takes the GIL. Each task's output
+goes to a native queue; for asyncio consumers the engine writes one byte to a pipe when a
+watched queue becomes non-empty, and the event loop's reader drains every ready task in
+one native call. Plain ``for`` iteration blocks in native code with the GIL released.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pyllm import _core
+from pyllm.model import Model
+
+# How long a blocking wait sleeps in native code before Python may handle signals (Ctrl-C).
+_WAIT_SLICE_MS = 100
+
+
+class EngineError(_core.PyllmError):
+    """A task failed inside the engine (e.g. a decode error); other tasks are unaffected."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Timings:
+    queue_ms: float
+    prefill_ms: float
+    decode_ms: float
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    finish_reason: str  # stop | length | stop_sequence | cancelled | error
+    stop_sequence: str | None
+    usage: Usage
+    timings: Timings
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    result: TaskResult
+
+
+class Task:
+    """One generation request. Iterate it (``for`` or ``async for``) for its output pieces.
+
+    Leaving the iteration early (``break``, an exception, a cancelled coroutine) cancels the
+    task, so a disconnected client frees its slot within one decode step.
+    """
+
+    def __init__(self, engine: Engine, native: _core.Task) -> None:
+        self._engine = engine
+        self._native = native
+
+    @property
+    def id(self) -> int:
+        return self._native.id
+
+    @property
+    def done(self) -> bool:
+        return self._native.done
+
+    def cancel(self) -> None:
+        self._native.cancel()
+
+    def __iter__(self) -> Iterator[str]:
+        finished = False
+        try:
+            while True:
+                items, finished = self._native.wait(_WAIT_SLICE_MS)
+                yield from items
+                if finished:
+                    break
+        finally:
+            if not finished:
+                self.cancel()
+        self._raise_if_failed()
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        watcher = self._engine._watch(self)
+        finished = False
+        try:
+            while True:
+                items, finished = await watcher.next_batch()
+                for item in items:
+                    yield item
+                if finished:
+                    break
+        finally:
+            self._engine._unwatch(self.id)
+            if not finished:
+                self.cancel()
+        self._raise_if_failed()
+
+    def wait(self, timeout: float | None = None) -> TaskResult:
+        """Block until the task is done, discarding output not consumed; return its result."""
+        deadline_ms = -1 if timeout is None else int(timeout * 1000)
+        while not self._native.done:
+            slice_ms = _WAIT_SLICE_MS if deadline_ms < 0 else min(_WAIT_SLICE_MS, deadline_ms)
+            self._native.wait(slice_ms)
+            if deadline_ms >= 0:
+                deadline_ms -= slice_ms
+                if deadline_ms <= 0 and not self._native.done:
+                    raise TimeoutError(f"task {self.id} not done after {timeout} s")
+        return self.result()
+
+    def result(self) -> TaskResult:
+        """The outcome; complete once the task is done."""
+        n = self._native
+        return TaskResult(
+            finish_reason=n.finish_reason,
+            stop_sequence=n.stop_sequence or None,
+            usage=Usage(**n.usage()),
+            timings=Timings(**n.timings()),
+        )
+
+    def logprobs(self) -> list[dict[str, Any]]:
+        """Per generated token (when submitted with ``n_probs``): token, logprob, top alternatives."""
+        return self._native.logprobs()
+
+    def _raise_if_failed(self) -> None:
+        if self._native.finish_reason == "error":
+            raise EngineError(self._native.error)
+
+
+class _AsyncWatcher:
+    """Output handed over by the loop's reader, awaited by one ``async for``."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._items: list[str] = []
+        self._done = False
+        self._ready = asyncio.Event()
+
+    def deliver(self, items: list[str], done: bool) -> None:
+        self._items.extend(items)
+        self._done = self._done or done
+        self._ready.set()
+
+    async def next_batch(self) -> tuple[list[str], bool]:
+        await self._ready.wait()
+        self._ready.clear()
+        items, self._items = self._items, []
+        return items, self._done
+
+
+class Engine:
+    """Continuous-batching generation over ``model`` with ``n_parallel`` slots.
+
+    ``n_ctx`` is the total context (0: the model's training context), split evenly over
+    the slots. ``max_queued`` bounds the tasks waiting for a slot; past it, ``submit``
+    raises :class:`pyllm.EngineOverloadedError`.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        n_parallel: int = 4,
+        n_ctx: int = 0,
+        n_batch: int = 512,
+        n_threads: int = 0,
+        flash_attn: bool | None = None,
+        max_queued: int = 64,
+    ) -> None:
+        self.model = model
+        self._native = _core.Engine(
+            model._native,
+            n_parallel=n_parallel,
+            n_ctx=n_ctx,
+            n_batch=n_batch,
+            n_threads=n_threads,
+            flash_attn=-1 if flash_attn is None else int(flash_attn),
+            max_queued=max_queued,
+        )
+        self._watchers: dict[int, _AsyncWatcher] = {}
+        self._readers: set[asyncio.AbstractEventLoop] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def n_ctx_slot(self) -> int:
+        """Context available to one task: prompt plus generated tokens."""
+        return self._native.n_ctx_slot
+
+    def stats(self) -> dict[str, int]:
+        """Slots, busy slots, queued tasks, per-slot context, decode calls so far."""
+        return self._native.stats()
+
+    def tokenize_prompt(self, prompt: str | Sequence[int]) -> list[int]:
+        """Token ids of a prompt; text is tokenized with BOS and special tokens parsed."""
+        if isinstance(prompt, str):
+            return self.model.tokenize(prompt, add_special=True, parse_special=True)
+        return list(prompt)
+
+    def submit(
+        self,
+        prompt: str | Sequence[int],
+        *,
+        max_tokens: int | None = None,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        top_k: int = 40,
+        min_p: float = 0.05,
+        seed: int | None = None,
+        repeat_penalty: float = 1.0,
+        repeat_last_n: int = 64,
+        presence_penalty: float = 0.0,
+        frequency_penalty: float = 0.0,
+        logit_bias: Mapping[int, float] | None = None,
+        stop: Sequence[str] | None = None,
+        ignore_eos: bool = False,
+        grammar: str | None = None,
+        grammar_lazy: bool = False,
+        grammar_triggers: Sequence[tuple[str, str]] | None = None,
+        json_schema: Mapping[str, Any] | str | None = None,
+        n_probs: int = 0,
+        preserved_tokens: Sequence[int] | None = None,
+    ) -> Task:
+        """Queue a generation. Raises ContextOverflowError, EngineOverloadedError or InvalidRequestError.
+
+        ``temperature <= 0`` samples greedily. ``grammar`` is GBNF; ``json_schema`` is
+        compiled to one. ``grammar_lazy`` applies the grammar only after one of
+        ``grammar_triggers`` (``("word"|"pattern"|"pattern_full"|"token", value)``) appears.
+        ``preserved_tokens`` are special tokens rendered as text in the output.
+        """
+        if isinstance(json_schema, Mapping):
+            json_schema = json.dumps(json_schema)
+        native = self._native.submit(
+            self.tokenize_prompt(prompt),
+            max_tokens=-1 if max_tokens is None else max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            min_p=min_p,
+            seed=seed,
+            repeat_penalty=repeat_penalty,
+            repeat_last_n=repeat_last_n,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            logit_bias=dict(logit_bias or {}),
+            stop=list(stop or []),
+            ignore_eos=ignore_eos,
+            grammar=grammar or "",
+            grammar_lazy=grammar_lazy,
+            grammar_triggers=list(grammar_triggers or []),
+            json_schema=json_schema or "",
+            n_probs=n_probs,
+            preserved_tokens=list(preserved_tokens or []),
+        )
+        return Task(self, native)
+
+    def generate(self, prompt: str | Sequence[int], **params: Any) -> Completion:
+        """Submit and wait: the whole text and the result."""
+        task = self.submit(prompt, **params)
+        text = "".join(task)
+        return Completion(text=text, result=task.result())
+
+    async def agenerate(self, prompt: str | Sequence[int], **params: Any) -> Completion:
+        task = self.submit(prompt, **params)
+        text = "".join([piece async for piece in task])
+        return Completion(text=text, result=task.result())
+
+    def close(self) -> None:
+        """Stop the scheduler; unfinished tasks end as cancelled."""
+        for loop in list(self._readers):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(loop.remove_reader, self._native.wakeup_fd)
+        self._readers.clear()
+        self._native.shutdown()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # asyncio bridge -------------------------------------------------------------------
+
+    def _watch(self, task: Task) -> _AsyncWatcher:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            self._readers = {known for known in self._readers if not known.is_closed()}
+            if loop not in self._readers:
+                loop.add_reader(self._native.wakeup_fd, self._on_wakeup)
+                self._readers.add(loop)
+            watcher = _AsyncWatcher(loop)
+            self._watchers[task.id] = watcher
+        self._native.watch(task._native)
+        return watcher
+
+    def _unwatch(self, task_id: int) -> None:
+        with self._lock:
+            self._watchers.pop(task_id, None)
+
+    def _on_wakeup(self) -> None:
+        current = asyncio.get_running_loop()
+        for task_id, items, done in self._native.drain():
+            watcher = self._watchers.get(task_id)
+            if watcher is None:
+                continue  # its consumer has gone; the task is being cancelled
+            if watcher.loop is current:
+                watcher.deliver(items, done)
+            else:
+                watcher.loop.call_soon_threadsafe(watcher.deliver, items, done)

@@ -1,0 +1,155 @@
+"""Continuous batching, prompt cache, cancellation, overflow and queue limits."""
+import asyncio
+import threading
+import time
+
+import pytest
+
+import pyllm
+
+# Repetition prompts: a small model copies them with large margins, so greedy output does
+# not depend on which other tasks share the batch, while any mix-up between slots shows.
+PATTERNS = [
+    "red blue green",
+    "cat dog bird",
+    "one two three",
+    "sun moon star",
+    "apple pear plum",
+    "north south east",
+    "salt pepper oil",
+    "rock paper scissors",
+]
+
+
+def pattern_prompt(words: str) -> str:
+    return ", ".join([words] * 6) + ","
+
+
+def test_concurrent_tasks_do_not_cross_talk(engine: pyllm.Engine):
+    alone = {p: engine.generate(pattern_prompt(p), max_tokens=16, temperature=0, ignore_eos=True).text for p in PATTERNS}
+    for p, text in alone.items():
+        assert p.split()[0] in text, f"{p!r}: the model should keep copying, got {text!r}"
+
+    async def run_all():
+        return await asyncio.gather(
+            *[engine.agenerate(pattern_prompt(p), max_tokens=16, temperature=0, ignore_eos=True) for p in PATTERNS]
+        )
+
+    together = asyncio.run(run_all())  # 8 tasks on 4 slots
+    assert {p: c.text for p, c in zip(PATTERNS, together)} == alone
+    assert engine.stats()["busy_slots"] == 0
+
+
+def test_concurrent_sync_consumers_in_threads(engine: pyllm.Engine):
+    alone = {p: engine.generate(pattern_prompt(p), max_tokens=12, temperature=0, ignore_eos=True).text for p in PATTERNS}
+    results: dict[str, str] = {}
+
+    def consume(p: str) -> None:
+        results[p] = engine.generate(pattern_prompt(p), max_tokens=12, temperature=0, ignore_eos=True).text
+
+    threads = [threading.Thread(target=consume, args=(p,)) for p in PATTERNS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert results == alone
+
+
+def test_shared_prefix_is_reused_from_the_cache(engine: pyllm.Engine):
+    prefix = " ".join(f"item{i}" for i in range(300))  # well over 1,000 tokens
+    assert len(engine.tokenize_prompt(prefix)) >= 1000
+    cold = engine.generate(prefix + " first question?", max_tokens=2, temperature=0)
+    warm = engine.generate(prefix + " second question?", max_tokens=2, temperature=0)
+    assert warm.result.usage.cached_tokens >= 1000
+    assert warm.result.usage.prompt_tokens - warm.result.usage.cached_tokens < 20
+    assert warm.result.timings.prefill_ms < cold.result.timings.prefill_ms
+
+
+def test_context_overflow_raises_before_any_decode(engine: pyllm.Engine):
+    before = engine.stats()["decode_calls"]
+    prompt = [2] + [236764] * 1400
+    with pytest.raises(pyllm.ContextOverflowError) as info:
+        engine.submit(prompt, max_tokens=500)
+    err = info.value
+    assert err.n_tokens == 1901 and err.n_ctx == engine.n_ctx_slot == 1536
+    assert str(err) == "prompt is too long: 1901 tokens > 1536 maximum"
+    assert engine.stats()["decode_calls"] == before
+
+
+def test_cancel_frees_the_slot_and_the_queued_task_starts(single_slot_engine: pyllm.Engine):
+    e = single_slot_engine
+    long = e.submit("Tell me a long story.", max_tokens=900, temperature=0, ignore_eos=True)
+    queued = e.submit("Hi", max_tokens=3, temperature=0, ignore_eos=True)
+    it = iter(long)
+    next(it)  # the long task is generating; the other waits for the only slot
+    assert e.stats()["queued"] == 1
+    long.cancel()
+    result = queued.wait(timeout=60)
+    assert result.finish_reason == "length" and result.usage.completion_tokens == 3
+    assert long.wait(timeout=10).finish_reason == "cancelled"
+    assert long.result().usage.completion_tokens < 900
+    assert e.stats()["busy_slots"] == 0
+
+
+def test_breaking_out_of_iteration_cancels(single_slot_engine: pyllm.Engine):
+    e = single_slot_engine
+    task = e.submit("Tell me a long story.", max_tokens=900, temperature=0, ignore_eos=True)
+    for _ in task:
+        break
+    assert task.wait(timeout=10).finish_reason == "cancelled"
+
+
+def test_async_consumer_cancelled_frees_the_slot(single_slot_engine: pyllm.Engine):
+    e = single_slot_engine
+
+    async def consume(task):
+        async for _ in task:
+            pass
+
+    async def main():
+        task = e.submit("Tell me a long story.", max_tokens=900, temperature=0, ignore_eos=True)
+        runner = asyncio.create_task(consume(task))
+        await asyncio.sleep(0.3)
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+        return task
+
+    task = asyncio.run(main())
+    assert task.wait(timeout=10).finish_reason == "cancelled"
+    deadline = time.monotonic() + 10
+    while e.stats()["busy_slots"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert e.stats()["busy_slots"] == 0
+
+
+def test_cancelled_while_queued_never_runs(single_slot_engine: pyllm.Engine):
+    e = single_slot_engine
+    running = e.submit("Tell me a long story.", max_tokens=200, temperature=0, ignore_eos=True)
+    queued = e.submit("Hi", max_tokens=3, temperature=0)
+    queued.cancel()
+    running.cancel()
+    assert queued.wait(timeout=10).finish_reason == "cancelled"
+    assert queued.result().usage.completion_tokens == 0
+
+
+def test_queue_overflow_raises(single_slot_engine: pyllm.Engine):
+    e = single_slot_engine  # one slot, at most one waiting
+    running = e.submit("Tell me a long story.", max_tokens=500, temperature=0, ignore_eos=True)
+    next(iter(running))
+    waiting = e.submit("Hi", max_tokens=2)
+    with pytest.raises(pyllm.EngineOverloadedError, match="busy"):
+        e.submit("Hi", max_tokens=2)
+    running.cancel()
+    waiting.wait(timeout=60)
+
+
+def test_close_ends_unfinished_tasks(model: pyllm.Model):
+    e = pyllm.Engine(model, n_parallel=1, n_ctx=1024)
+    running = e.submit("Tell me a long story.", max_tokens=500, temperature=0, ignore_eos=True)
+    queued = e.submit("Hi", max_tokens=2)
+    e.close()
+    assert running.wait(timeout=10).finish_reason == "cancelled"
+    assert queued.wait(timeout=10).finish_reason == "cancelled"
+    with pytest.raises(pyllm.EngineOverloadedError):
+        e.submit("Hi", max_tokens=2)
