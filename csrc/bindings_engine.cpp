@@ -26,6 +26,16 @@ py::list to_str_list(const std::vector<std::string> & items) {
 
 py::tuple ready_tuple(const Task::Ready & r) { return py::make_tuple(to_str_list(r.items), r.done); }
 
+// [(task id, payloads, done)] for every watched task with news, taken in one call.
+py::list drain(pyllm::ReadyQueue & queue) {
+    py::list out;
+    for (auto & task : queue.drain()) {
+        auto r = task->take();
+        out.append(py::make_tuple(task->id(), to_str_list(r.items), r.done));
+    }
+    return out;
+}
+
 common_grammar_trigger_type trigger_type(const std::string & name) {
     if (name == "word") return COMMON_GRAMMAR_TRIGGER_TYPE_WORD;
     if (name == "pattern") return COMMON_GRAMMAR_TRIGGER_TYPE_PATTERN;
@@ -156,18 +166,10 @@ void bind_engine(py::module_ & m) {
             py::arg("grammar_triggers") = std::vector<std::pair<std::string, std::string>>{},
             py::arg("json_schema") = "", py::arg("n_probs") = 0,
             py::arg("preserved_tokens") = std::vector<llama_token>{})
-        .def_property_readonly("wakeup_fd", &Engine::wakeup_fd)
+        .def_property_readonly("wakeup_fd", [](Engine & e) { return e.ready().fd(); })
         .def_property_readonly("n_ctx_slot", &Engine::n_ctx_slot)
-        .def("watch", &Engine::watch, py::arg("task"))
-        .def("drain",
-             [](Engine & e) {
-                 py::list out;
-                 for (auto & task : e.drain_ready()) {
-                     auto r = task->take();
-                     out.append(py::make_tuple(task->id(), to_str_list(r.items), r.done));
-                 }
-                 return out;
-             })
+        .def("watch", [](Engine & e, const std::shared_ptr<Task> & t) { e.ready().watch(t); }, py::arg("task"))
+        .def("drain", [](Engine & e) { return drain(e.ready()); })
         .def("stats",
              [](const Engine & e) {
                  auto s = e.stats();
@@ -180,4 +182,15 @@ void bind_engine(py::module_ & m) {
                  return d;
              })
         .def("shutdown", &Engine::shutdown, py::call_guard<py::gil_scoped_release>());
+
+    py::class_<pyllm::SyntheticProducer>(m, "SyntheticProducer")
+        .def(py::init<int>(), py::arg("n_tasks"))
+        .def_property_readonly("tasks", &pyllm::SyntheticProducer::tasks)
+        .def_property_readonly("wakeup_fd", [](pyllm::SyntheticProducer & p) { return p.queue().fd(); })
+        .def("watch", [](pyllm::SyntheticProducer & p, const std::shared_ptr<Task> & t) { p.queue().watch(t); },
+             py::arg("task"))
+        .def("drain", [](pyllm::SyntheticProducer & p) { return drain(p.queue()); })
+        .def("start", &pyllm::SyntheticProducer::start, py::arg("n_items"), py::arg("payload_bytes"),
+             py::arg("interval_us") = 0)
+        .def("join", &pyllm::SyntheticProducer::join, py::call_guard<py::gil_scoped_release>());
 }

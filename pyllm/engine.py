@@ -60,8 +60,8 @@ class Task:
     task, so a disconnected client frees its slot within one decode step.
     """
 
-    def __init__(self, engine: Engine, native: _core.Task) -> None:
-        self._engine = engine
+    def __init__(self, bridge: AsyncBridge, native: _core.Task) -> None:
+        self._bridge = bridge
         self._native = native
 
     @property
@@ -89,7 +89,7 @@ class Task:
         self._raise_if_failed()
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        watcher = self._engine._watch(self)
+        watcher = self._bridge.watch(self._native)
         finished = False
         try:
             while True:
@@ -99,7 +99,7 @@ class Task:
                 if finished:
                     break
         finally:
-            self._engine._unwatch(self.id)
+            self._bridge.unwatch(self.id)
             if not finished:
                 self.cancel()
         self._raise_if_failed()
@@ -156,6 +156,54 @@ class _AsyncWatcher:
         return items, self._done
 
 
+class AsyncBridge:
+    """Delivers native task output to coroutines: one reader per event loop on the native
+    wake-up fd, draining every ready task in one native call.
+
+    ``source`` is the native side (an engine, or a synthetic producer in benchmarks) with
+    ``wakeup_fd``, ``watch(task)`` and ``drain()``.
+    """
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._watchers: dict[int, _AsyncWatcher] = {}
+        self._loops: set[asyncio.AbstractEventLoop] = set()
+        self._lock = threading.Lock()
+
+    def watch(self, native_task: Any) -> _AsyncWatcher:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            self._loops = {known for known in self._loops if not known.is_closed()}
+            if loop not in self._loops:
+                loop.add_reader(self._source.wakeup_fd, self._on_wakeup)
+                self._loops.add(loop)
+            watcher = _AsyncWatcher(loop)
+            self._watchers[native_task.id] = watcher
+        self._source.watch(native_task)
+        return watcher
+
+    def unwatch(self, task_id: int) -> None:
+        with self._lock:
+            self._watchers.pop(task_id, None)
+
+    def close(self) -> None:
+        for loop in self._loops:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(loop.remove_reader, self._source.wakeup_fd)
+        self._loops.clear()
+
+    def _on_wakeup(self) -> None:
+        current = asyncio.get_running_loop()
+        for task_id, items, done in self._source.drain():
+            watcher = self._watchers.get(task_id)
+            if watcher is None:
+                continue  # its consumer has gone; the task is being cancelled
+            if watcher.loop is current:
+                watcher.deliver(items, done)
+            else:
+                watcher.loop.call_soon_threadsafe(watcher.deliver, items, done)
+
+
 class Engine:
     """Continuous-batching generation over ``model`` with ``n_parallel`` slots.
 
@@ -185,9 +233,7 @@ class Engine:
             flash_attn=-1 if flash_attn is None else int(flash_attn),
             max_queued=max_queued,
         )
-        self._watchers: dict[int, _AsyncWatcher] = {}
-        self._readers: set[asyncio.AbstractEventLoop] = set()
-        self._lock = threading.Lock()
+        self._bridge = AsyncBridge(self._native)
 
     @property
     def n_ctx_slot(self) -> int:
@@ -259,7 +305,7 @@ class Engine:
             n_probs=n_probs,
             preserved_tokens=list(preserved_tokens or []),
         )
-        return Task(self, native)
+        return Task(self._bridge, native)
 
     def generate(self, prompt: str | Sequence[int], **params: Any) -> Completion:
         """Submit and wait: the whole text and the result."""
@@ -274,10 +320,7 @@ class Engine:
 
     def close(self) -> None:
         """Stop the scheduler; unfinished tasks end as cancelled."""
-        for loop in list(self._readers):
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(loop.remove_reader, self._native.wakeup_fd)
-        self._readers.clear()
+        self._bridge.close()
         self._native.shutdown()
 
     def __enter__(self) -> Engine:
@@ -285,32 +328,3 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # asyncio bridge -------------------------------------------------------------------
-
-    def _watch(self, task: Task) -> _AsyncWatcher:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            self._readers = {known for known in self._readers if not known.is_closed()}
-            if loop not in self._readers:
-                loop.add_reader(self._native.wakeup_fd, self._on_wakeup)
-                self._readers.add(loop)
-            watcher = _AsyncWatcher(loop)
-            self._watchers[task.id] = watcher
-        self._native.watch(task._native)
-        return watcher
-
-    def _unwatch(self, task_id: int) -> None:
-        with self._lock:
-            self._watchers.pop(task_id, None)
-
-    def _on_wakeup(self) -> None:
-        current = asyncio.get_running_loop()
-        for task_id, items, done in self._native.drain():
-            watcher = self._watchers.get(task_id)
-            if watcher is None:
-                continue  # its consumer has gone; the task is being cancelled
-            if watcher.loop is current:
-                watcher.deliver(items, done)
-            else:
-                watcher.loop.call_soon_threadsafe(watcher.deliver, items, done)

@@ -1,12 +1,7 @@
 #include "engine.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 
 #include "errors.h"
 #include "json-schema-to-grammar.h"
@@ -90,19 +85,6 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     n_ctx_slot_ = static_cast<int>(llama_n_ctx(ctx_)) / options_.n_parallel;
     batch_ = llama_batch_init(options_.n_batch, 0, 1);
     for (int i = 0; i < options_.n_parallel; ++i) slots_.push_back(std::make_unique<Slot>(i));
-
-    int fds[2];
-    if (pipe(fds) != 0) {
-        llama_batch_free(batch_);
-        llama_free(ctx_);
-        throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-    }
-    wake_read_ = fds[0];
-    wake_write_ = fds[1];
-    for (int fd : fds) {
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
     thread_ = std::thread([this] { run(); });
 }
 
@@ -110,8 +92,6 @@ Engine::~Engine() {
     shutdown();
     llama_batch_free(batch_);
     llama_free(ctx_);
-    close(wake_read_);
-    close(wake_write_);
 }
 
 void Engine::shutdown() {
@@ -127,7 +107,7 @@ void Engine::shutdown() {
         std::lock_guard<std::mutex> lock(mu_);
         left.swap(pending_);
     }
-    for (auto & task : left) notify(task, task->finish(FinishReason::cancelled, {}, "engine shut down"));
+    for (auto & task : left) ready_.notify(task, task->finish(FinishReason::cancelled, {}, "engine shut down"));
 }
 
 std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams params) {
@@ -187,40 +167,6 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
     return task;
 }
 
-void Engine::watch(const std::shared_ptr<Task> & task) {
-    task->notify_fd.store(true);
-    notify(task, true);
-}
-
-void Engine::notify(const std::shared_ptr<Task> & task, bool queue_became_nonempty) {
-    if (!queue_became_nonempty || !task->notify_fd.load()) return;
-    if (task->in_ready_list.exchange(true)) return;
-    bool was_empty;
-    {
-        std::lock_guard<std::mutex> lock(ready_mu_);
-        was_empty = ready_.empty();
-        ready_.push_back(task);
-    }
-    if (was_empty) {
-        const char byte = 1;
-        // A full pipe already holds an unread wake-up; nothing is lost.
-        [[maybe_unused]] ssize_t n = write(wake_write_, &byte, 1);
-    }
-}
-
-std::vector<std::shared_ptr<Task>> Engine::drain_ready() {
-    char buf[256];
-    while (read(wake_read_, buf, sizeof buf) > 0) {
-    }
-    std::vector<std::shared_ptr<Task>> out;
-    {
-        std::lock_guard<std::mutex> lock(ready_mu_);
-        out.swap(ready_);
-    }
-    for (auto & task : out) task->in_ready_list.store(false);
-    return out;
-}
-
 EngineStats Engine::stats() const {
     std::lock_guard<std::mutex> lock(mu_);
     EngineStats s;
@@ -257,7 +203,7 @@ bool Engine::admit_pending() {
             while (!pending_.empty() && pending_.front()->cancel_requested()) {
                 auto t = pending_.front();
                 pending_.pop_front();
-                notify(t, t->finish(FinishReason::cancelled));
+                ready_.notify(t, t->finish(FinishReason::cancelled));
             }
             if (pending_.empty() || busy_slots_ >= options_.n_parallel) return admitted;
             task = pending_.front();
@@ -316,7 +262,7 @@ void Engine::release(Slot & slot, FinishReason reason, std::string stop, std::st
         std::lock_guard<std::mutex> lock(mu_);
         --busy_slots_;
     }
-    notify(task, task->finish(reason, std::move(stop), std::move(error)));
+    ready_.notify(task, task->finish(reason, std::move(stop), std::move(error)));
 }
 
 void Engine::step() {
@@ -396,7 +342,7 @@ void Engine::sample(Slot & slot) {
 
     const llama_vocab * vocab = model_->vocab();
     if (llama_vocab_is_eog(vocab, token) && !params.sampling.ignore_eos) {
-        notify(slot.task, task.emit_text(slot.text->flush()));
+        ready_.notify(slot.task, task.emit_text(slot.text->flush()));
         release(slot, FinishReason::stop);
         return;
     }
@@ -404,7 +350,7 @@ void Engine::sample(Slot & slot) {
     ++slot.n_generated;
     const bool render = params.sampling.preserved_tokens.count(token) > 0;
     const std::string piece = common_token_to_piece(vocab, token, render);
-    notify(slot.task, task.emit_text(slot.text->push(piece)));
+    ready_.notify(slot.task, task.emit_text(slot.text->push(piece)));
     if (slot.text->stop()) {
         release(slot, FinishReason::stop_sequence, *slot.text->stop());
         return;
@@ -413,7 +359,7 @@ void Engine::sample(Slot & slot) {
     // The sampled token still needs a KV cell when it is decoded next step.
     const bool ctx_full = static_cast<int>(slot.cache.size()) + 1 >= n_ctx_slot_;
     if (at_max || ctx_full) {
-        notify(slot.task, task.emit_text(slot.text->flush()));
+        ready_.notify(slot.task, task.emit_text(slot.text->flush()));
         release(slot, FinishReason::length);
         return;
     }

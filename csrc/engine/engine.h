@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "llama.h"
+#include "ready_queue.h"
 #include "task.h"
 
 namespace pyllm {
@@ -49,12 +50,8 @@ public:
     // Throws ContextOverflowError, EngineOverloadedError or InvalidRequestError.
     std::shared_ptr<Task> submit(std::vector<llama_token> prompt, TaskParams params);
 
-    // Wake-up pipe for asyncio: readable when a task marked notify_fd has new output.
-    int wakeup_fd() const { return wake_read_; }
-    // Clears the pipe and returns every notify_fd task with output or completion pending.
-    std::vector<std::shared_ptr<Task>> drain_ready();
-    // Marks a task for fd wake-ups (and wakes at once if it already has output).
-    void watch(const std::shared_ptr<Task> & task);
+    // Where watched tasks signal new output to an asyncio loop.
+    ReadyQueue & ready() { return ready_; }
 
     EngineStats stats() const;
     int n_ctx_slot() const { return n_ctx_slot_; }
@@ -72,7 +69,6 @@ private:
     void step();
     void sample(Slot & slot);
     void release(Slot & slot, FinishReason reason, std::string stop = {}, std::string error = {});
-    void notify(const std::shared_ptr<Task> & task, bool queue_became_nonempty);
 
     std::shared_ptr<const Model> model_;
     EngineOptions options_;
@@ -90,9 +86,7 @@ private:
     int busy_slots_ = 0;
     uint64_t decode_calls_ = 0;
 
-    std::mutex ready_mu_;
-    std::vector<std::shared_ptr<Task>> ready_;
-    int wake_read_ = -1, wake_write_ = -1;
+    ReadyQueue ready_;
 
     std::thread thread_;
 };

@@ -1,0 +1,58 @@
+// The only native->Python wake-up channel. Tasks consumed by asyncio are "watched"; when a
+// watched task's output queue goes from empty to non-empty (or it finishes), the task joins
+// the ready list, and one byte is written to a pipe only when that list was empty. The event
+// loop's reader then takes the whole list in one call: one wake-up per batch, no GIL on the
+// producer side.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "task.h"
+
+namespace pyllm {
+
+class ReadyQueue {
+public:
+    ReadyQueue();
+    ~ReadyQueue();
+    ReadyQueue(const ReadyQueue &) = delete;
+    ReadyQueue & operator=(const ReadyQueue &) = delete;
+
+    int fd() const { return read_fd_; }
+    // Producer side: call with what Task::emit_text / Task::finish returned.
+    void notify(const std::shared_ptr<Task> & task, bool queue_became_nonempty);
+    // Marks a task for fd wake-ups, and wakes at once in case it already has output.
+    void watch(const std::shared_ptr<Task> & task);
+    // Consumer side: clears the pipe and returns every watched task with news.
+    std::vector<std::shared_ptr<Task>> drain();
+
+private:
+    std::mutex mu_;
+    std::vector<std::shared_ptr<Task>> ready_;
+    int read_fd_ = -1, write_fd_ = -1;
+};
+
+// Feeds synthetic payloads to tasks through a ReadyQueue from a native thread, exactly as
+// the scheduler does; the bridge benchmark measures delivery cost with it, without a model.
+class SyntheticProducer {
+public:
+    explicit SyntheticProducer(int n_tasks);
+    ~SyntheticProducer();
+
+    const std::vector<std::shared_ptr<Task>> & tasks() const { return tasks_; }
+    ReadyQueue & queue() { return queue_; }
+    // Starts a thread that emits n_items payloads of payload_bytes to every task, round
+    // robin, sleeping interval_us after each round (0: as fast as possible), then finishes them.
+    void start(int n_items, int payload_bytes, int interval_us);
+    void join();
+
+private:
+    ReadyQueue queue_;
+    std::vector<std::shared_ptr<Task>> tasks_;
+    std::thread thread_;
+};
+
+}  // namespace pyllm

@@ -1,0 +1,17 @@
+import importlib
+import sys
+
+BENCHMARKS = {
+    "bridge": "pyllm.bench.bridge",
+    "decode": "pyllm.bench.decode",
+}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in BENCHMARKS:
+        print(f"usage: python -m pyllm.bench {{{','.join(BENCHMARKS)}}} [options]", file=sys.stderr)
+        return 2
+    return importlib.import_module(BENCHMARKS[sys.argv[1]]).main(sys.argv[2:])
+
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""Native->asyncio delivery cost: our queue + wake-up fd + batched drain against a
+per-item ``loop.run_in_executor`` hop, over the same native tasks, in the same run.
+
+A native thread (no model) emits payloads into tasks exactly as the scheduler does.
+``burst``: payloads as fast as the producer can, wall time per delivered item.
+``paced``: one payload per task every ``interval`` us (a token stream), so every item
+is its own wake-up; process CPU time per delivered item.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections import deque
+from typing import Any
+
+from pyllm import _core
+from pyllm.engine import AsyncBridge, Task
+
+
+async def _ours(n_tasks: int, n_items: int, payload: int, interval_us: int) -> int:
+    producer = _core.SyntheticProducer(n_tasks)
+    bridge = AsyncBridge(producer)
+
+    async def consume(task: Task) -> int:
+        return sum([1 async for _ in task])
+
+    consumers = [asyncio.ensure_future(consume(Task(bridge, t))) for t in producer.tasks]
+    await asyncio.sleep(0)
+    producer.start(n_items, payload, interval_us)
+    counts = await asyncio.gather(*consumers)
+    producer.join()
+    bridge.close()
+    return sum(counts)
+
+
+async def _executor_hop(n_tasks: int, n_items: int, payload: int, interval_us: int) -> int:
+    producer = _core.SyntheticProducer(n_tasks)
+    loop = asyncio.get_running_loop()
+
+    async def consume(native: Any) -> int:
+        buffered: deque[str] = deque()
+
+        def next_item() -> str | None:
+            while not buffered:
+                items, done = native.wait(-1)
+                buffered.extend(items)
+                if done and not buffered:
+                    return None
+            return buffered.popleft()
+
+        count = 0
+        while await loop.run_in_executor(None, next_item) is not None:
+            count += 1
+        return count
+
+    consumers = [asyncio.ensure_future(consume(t)) for t in producer.tasks]
+    await asyncio.sleep(0)
+    producer.start(n_items, payload, interval_us)
+    counts = await asyncio.gather(*consumers)
+    producer.join()
+    return sum(counts)
+
+
+def _measure(fn: Any, n_tasks: int, n_items: int, payload: int, interval_us: int) -> dict[str, float]:
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    delivered = asyncio.run(fn(n_tasks, n_items, payload, interval_us))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    assert delivered == n_tasks * n_items, (delivered, n_tasks * n_items)
+    return {"wall_us_per_item": wall / delivered * 1e6, "cpu_us_per_item": cpu / delivered * 1e6}
+
+
+def run(n_items: int = 20000, repeats: int = 3) -> list[dict[str, Any]]:
+    results = []
+    scenarios = [("burst", 1, 0), ("burst", 8, 0), ("paced", 1, 200), ("paced", 8, 200)]
+    for mode, n_tasks, interval in scenarios:
+        items = n_items if mode == "burst" else max(1, n_items // 10)
+        metric = "wall_us_per_item" if mode == "burst" else "cpu_us_per_item"
+        ours, hop = [], []
+        for _ in range(repeats):  # alternate, keep the best of each
+            ours.append(_measure(_ours, n_tasks, items, 16, interval)[metric])
+            hop.append(_measure(_executor_hop, n_tasks, items, 16, interval)[metric])
+        results.append({
+            "mode": mode, "tasks": n_tasks, "items_per_task": items, "metric": metric,
+            "ours_us": min(ours), "executor_hop_us": min(hop), "ratio": min(hop) / min(ours),
+        })
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pyllm.bench bridge", description=__doc__)
+    parser.add_argument("--items", type=int, default=20000, help="payloads per task in burst mode")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    results = run(args.items, args.repeats)
+    if args.json:
+        print(json.dumps({"results": results}, indent=2))
+        return 0
+    print("| mode | tasks | metric | ours (us/item) | run_in_executor hop (us/item) | hop / ours |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['mode']} | {r['tasks']} | {r['metric']} | {r['ours_us']:.2f} | {r['executor_hop_us']:.2f} | {r['ratio']:.1f}x |")
+    return 0
