@@ -10,6 +10,8 @@
 namespace py = pybind11;
 using pyllm::Model;
 
+void bind_parse(py::module_ & m);
+
 namespace {
 
 py::dict chat_params_to_dict(const common_chat_params & p) {
@@ -114,4 +116,6 @@ PYBIND11_MODULE(_core, m) {
              },
              py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
              py::arg("add_generation_prompt"), py::arg("kwargs"));
+
+    bind_parse(m);
 }

@@ -2,6 +2,7 @@
 from pyllm._core import ChatTemplateError, ModelLoadError, PyllmError
 from pyllm.default_model import DefaultModelMissingError, default_model_path
 from pyllm.model import Model
+from pyllm.parse import ParsedMessage, StreamEvent, StreamParser
 from pyllm.runtime import build_info, set_log_level
 
 __all__ = [
@@ -9,7 +10,10 @@ __all__ = [
     "DefaultModelMissingError",
     "Model",
     "ModelLoadError",
+    "ParsedMessage",
     "PyllmError",
+    "StreamEvent",
+    "StreamParser",
     "build_info",
     "default_model_path",
     "set_log_level",
