@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m pyllm.bench parser [--json]``."""
