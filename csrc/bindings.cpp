@@ -11,6 +11,7 @@ namespace py = pybind11;
 using pyllm::Model;
 
 void bind_engine(py::module_ & m);
+void bind_parse(py::module_ & m);
 
 namespace {
 
@@ -135,4 +136,5 @@ PYBIND11_MODULE(_core, m) {
              py::arg("add_generation_prompt"), py::arg("kwargs"));
 
     bind_engine(m);
+    bind_parse(m);
 }

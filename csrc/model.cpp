@@ -153,6 +153,8 @@ common_chat_params Model::render_chat(const ChatInputs & inputs) const {
     if (inputs.enable_thinking) {
         in.enable_thinking = *inputs.enable_thinking;
     }
+    in.reasoning_format = inputs.reasoning_format;
+    in.parallel_tool_calls = inputs.parallel_tool_calls;
     in.add_generation_prompt = inputs.add_generation_prompt;
     in.chat_template_kwargs = inputs.kwargs;
     in.use_jinja = true;

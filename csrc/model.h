@@ -30,6 +30,10 @@ struct ChatInputs {
     std::optional<bool> enable_thinking;       // unset: the template's own default
     bool add_generation_prompt = true;
     std::map<std::string, std::string> kwargs; // extra template variables, values as JSON text
+    // Shapes the output parser in the result: whether reasoning is split out of the content,
+    // and whether several tool calls may follow each other.
+    common_reasoning_format reasoning_format = COMMON_REASONING_FORMAT_NONE;
+    bool parallel_tool_calls = false;
 };
 
 class Model {

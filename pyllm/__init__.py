@@ -10,6 +10,7 @@ from pyllm._core import (
 from pyllm.default_model import DefaultModelMissingError, default_model_path
 from pyllm.engine import Completion, Engine, EngineError, Task, TaskResult, Timings, Usage
 from pyllm.model import Model
+from pyllm.parse import ParsedMessage, StreamEvent, StreamParser
 from pyllm.runtime import build_info, set_log_level
 
 __all__ = [
@@ -23,7 +24,10 @@ __all__ = [
     "InvalidRequestError",
     "Model",
     "ModelLoadError",
+    "ParsedMessage",
     "PyllmError",
+    "StreamEvent",
+    "StreamParser",
     "build_info",
     "default_model_path",
     "Task",

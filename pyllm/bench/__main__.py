@@ -4,6 +4,7 @@ import sys
 BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
     "decode": "pyllm.bench.decode",
+    "parser": "pyllm.bench.parser",
 }
 
 

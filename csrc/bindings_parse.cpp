@@ -1,0 +1,174 @@
+// pybind11 bindings for the incremental output parser (csrc/parse). Binding only: the
+// request's chat parameters are rendered once into a ChatOutputFormat, parsers are made
+// from it, and native work runs without the GIL.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "errors.h"
+#include "model.h"
+#include "parse/parser_bench.h"
+#include "parse/reference_parser.h"
+#include "parse/stream_parser.h"
+
+namespace py = pybind11;
+using namespace pyllm::parse;
+
+namespace {
+
+// A request's rendered chat parameters and declared tools: everything a parser is made from.
+struct ChatOutputFormat {
+    common_chat_params params;
+    std::vector<common_chat_tool> tools;
+    bool extract_reasoning = true;
+    common_chat_parser_params reference;
+};
+
+// Output text is bytes; invalid UTF-8 (possible mid-stream, or from fuzzing) survives the
+// trip to Python as surrogate escapes instead of failing or being replaced.
+py::str to_py_str(const std::string & s) {
+    PyObject * o = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogateescape");
+    if (!o) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::str>(o);
+}
+
+std::string from_py_text(const py::handle & h) {
+    if (py::isinstance<py::bytes>(h)) {
+        return h.cast<std::string>();
+    }
+    py::bytes b = h.attr("encode")("utf-8", "surrogateescape");
+    return b.cast<std::string>();
+}
+
+py::list events_to_py(const StreamEvents & events) {
+    py::list out;
+    for (const auto & e : events) {
+        out.append(py::make_tuple(stream_event_kind_name(e.kind), to_py_str(e.text), e.index, e.id, to_py_str(e.name)));
+    }
+    return out;
+}
+
+py::dict msg_to_py(const common_chat_msg & msg) {
+    py::dict d;
+    d["reasoning"] = to_py_str(msg.reasoning_content);
+    d["content"] = to_py_str(msg.content);
+    py::list calls;
+    for (const auto & c : msg.tool_calls) {
+        py::dict call;
+        call["name"] = to_py_str(c.name);
+        call["arguments"] = to_py_str(c.arguments);
+        call["id"] = to_py_str(c.id);
+        calls.append(call);
+    }
+    d["tool_calls"] = calls;
+    return d;
+}
+
+std::vector<std::string> pieces_from_py(const py::iterable & pieces) {
+    std::vector<std::string> out;
+    for (auto p : pieces) {
+        out.push_back(from_py_text(p));
+    }
+    return out;
+}
+
+}  // namespace
+
+void bind_parse(py::module_ & m) {
+    py::class_<ChatOutputFormat, std::shared_ptr<ChatOutputFormat>>(m, "ChatOutputFormat")
+        .def(py::init([](const pyllm::Model & model, std::string messages_json, std::string tools_json,
+                         std::optional<bool> enable_thinking, bool extract_reasoning, bool parallel_tool_calls) {
+                 pyllm::ChatInputs in;
+                 in.messages_json = std::move(messages_json);
+                 in.tools_json = std::move(tools_json);
+                 in.enable_thinking = enable_thinking;
+                 in.reasoning_format = extract_reasoning ? COMMON_REASONING_FORMAT_DEEPSEEK : COMMON_REASONING_FORMAT_NONE;
+                 in.parallel_tool_calls = parallel_tool_calls;
+                 auto f = std::make_shared<ChatOutputFormat>();
+                 {
+                     py::gil_scoped_release nogil;
+                     f->params = model.render_chat(in);
+                     if (!in.tools_json.empty()) {
+                         f->tools = common_chat_tools_parse_oaicompat(common_json::parse(in.tools_json));
+                     }
+                     f->extract_reasoning = extract_reasoning;
+                     f->reference = reference_parser_params(f->params, extract_reasoning);
+                 }
+                 return f;
+             }),
+             py::arg("model"), py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
+             py::arg("extract_reasoning"), py::arg("parallel_tool_calls"))
+        .def_property_readonly("prompt", [](const ChatOutputFormat & f) { return to_py_str(f.params.prompt); })
+        .def_property_readonly("generation_prompt",
+                               [](const ChatOutputFormat & f) { return to_py_str(f.params.generation_prompt); })
+        .def_property_readonly("format_name",
+                               [](const ChatOutputFormat & f) { return std::string(common_chat_format_name(f.params.format)); })
+        .def_property_readonly("preserved_tokens", [](const ChatOutputFormat & f) { return f.params.preserved_tokens; })
+        .def("reference_parse",
+             [](const ChatOutputFormat & f, const py::handle & text, bool is_partial) {
+                 const std::string s = from_py_text(text);
+                 common_chat_msg msg;
+                 {
+                     py::gil_scoped_release nogil;
+                     msg = reference_parse(s, is_partial, f.reference);
+                 }
+                 return msg_to_py(msg);
+             },
+             py::arg("text"), py::arg("is_partial"))
+        .def("time_stream_parser",
+             [](const ChatOutputFormat & f, const py::iterable & pieces, bool force_reference) {
+                 auto v = pieces_from_py(pieces);
+                 py::gil_scoped_release nogil;
+                 return time_stream_parser(f.params, f.tools, {f.extract_reasoning, force_reference}, v);
+             },
+             py::arg("pieces"), py::arg("force_reference") = false)
+        .def("time_server_reparse",
+             [](const ChatOutputFormat & f, const py::iterable & pieces) {
+                 auto v = pieces_from_py(pieces);
+                 py::gil_scoped_release nogil;
+                 return time_server_reparse(f.params, f.extract_reasoning, v);
+             },
+             py::arg("pieces"));
+
+    py::class_<StreamParser>(m, "StreamParser")
+        .def(py::init([](const ChatOutputFormat & f, bool force_reference) {
+                 return std::make_unique<StreamParser>(f.params, f.tools,
+                                                       StreamParserOptions{f.extract_reasoning, force_reference});
+             }),
+             py::arg("output_format"), py::arg("force_reference") = false)
+        .def_property_readonly("family", &StreamParser::family)
+        .def("feed",
+             [](StreamParser & self, const py::handle & text) {
+                 const std::string s = from_py_text(text);
+                 StreamEvents events;
+                 {
+                     py::gil_scoped_release nogil;
+                     events = self.feed(s);
+                 }
+                 return events_to_py(events);
+             },
+             py::arg("text"))
+        .def("feed_many",
+             [](StreamParser & self, const py::iterable & pieces) {
+                 const auto v = pieces_from_py(pieces);
+                 StreamEvents events;
+                 {
+                     py::gil_scoped_release nogil;
+                     for (const auto & piece : v) {
+                         auto e = self.feed(piece);
+                         events.insert(events.end(), std::make_move_iterator(e.begin()), std::make_move_iterator(e.end()));
+                     }
+                 }
+                 return events_to_py(events);
+             },
+             py::arg("pieces"))
+        .def("finish", [](StreamParser & self) {
+            StreamEvents events;
+            {
+                py::gil_scoped_release nogil;
+                events = self.finish();
+            }
+            return events_to_py(events);
+        });
+}

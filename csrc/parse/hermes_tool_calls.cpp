@@ -1,0 +1,183 @@
+#include "hermes_tool_calls.h"
+
+#include "utf8_tail.h"
+
+namespace pyllm::parse {
+
+namespace {
+
+constexpr size_t npos = std::string_view::npos;
+// A header longer than this is not one (tool names are short identifiers).
+constexpr size_t longest_header = 1024;
+
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// A cursor over a header that may be cut off: `partial` once the text ran out.
+struct HeaderCursor {
+    std::string_view text;
+    size_t pos = 0;
+    bool partial = false;
+
+    void space() {
+        while (pos < text.size() && is_space(text[pos])) {
+            ++pos;
+        }
+    }
+    // true: matched; false: mismatch, or the text ran out (then partial is set)
+    bool literal(std::string_view lit) {
+        const size_t n = std::min(lit.size(), text.size() - pos);
+        if (text.compare(pos, n, lit, 0, n) != 0) {
+            return false;
+        }
+        if (n < lit.size()) {
+            partial = true;
+            return false;
+        }
+        pos += n;
+        return true;
+    }
+    bool at_end() const { return pos >= text.size(); }
+};
+
+}  // namespace
+
+HermesToolCalls::HermesToolCalls(std::set<std::string> declared_tools, std::string call_end)
+    : declared_(std::move(declared_tools)), call_end_({std::move(call_end)}) {}
+
+void HermesToolCalls::begin() {
+    stage_ = Stage::header;
+    depth_ = 0;
+    started_value_ = false;
+    in_string_ = false;
+    escaped_ = false;
+}
+
+size_t HermesToolCalls::match_header(std::string_view text, std::string & name) const {
+    HeaderCursor c{text};
+    auto fail = [&]() { return (c.partial || c.at_end()) ? size_t(0) : npos; };
+    c.space();
+    if (!c.literal("{")) return fail();
+    c.space();
+    // The OpenAI wrapper some models add: "type": "function",
+    if (c.literal("\"type\"")) {
+        c.space();
+        if (!c.literal(":")) return fail();
+        c.space();
+        if (!c.literal("\"function\"")) return fail();
+        c.space();
+        if (!c.literal(",")) return fail();
+        c.space();
+    } else if (c.partial) {
+        // "\"t" is a prefix of both "\"type\"" and nothing else we accept: wait.
+        return 0;
+    }
+    if (!c.literal("\"name\"")) return fail();
+    c.space();
+    if (!c.literal(":")) return fail();
+    c.space();
+    if (!c.literal("\"")) return fail();
+    const size_t name_start = c.pos;
+    while (!c.at_end() && text[c.pos] != '"') {
+        if (text[c.pos] == '\\') {
+            return npos;  // tool names are identifiers; an escaped name is not a declared one
+        }
+        ++c.pos;
+    }
+    if (c.at_end()) return 0;
+    name.assign(text.substr(name_start, c.pos - name_start));
+    ++c.pos;
+    c.space();
+    if (!c.literal(",")) return fail();
+    c.space();
+    if (!c.literal("\"arguments\"")) return fail();
+    c.space();
+    if (!c.literal(":")) return fail();
+    c.space();
+    if (c.at_end()) return 0;  // the value's first byte decides nothing yet, but keep it whole
+    return c.pos;
+}
+
+ToolCallSyntax::Step HermesToolCalls::consume_arguments(std::string_view text, ToolCallSink & sink) {
+    size_t i = 0;
+    if (!started_value_) {
+        while (i < text.size() && is_space(text[i])) {
+            ++i;
+        }
+        if (i == text.size()) {
+            return {Status::more, i};
+        }
+        started_value_ = true;
+    }
+    const size_t value_start = i;
+    for (; i < text.size(); ++i) {
+        const char ch = text[i];
+        if (in_string_) {
+            if (escaped_) {
+                escaped_ = false;
+            } else if (ch == '\\') {
+                escaped_ = true;
+            } else if (ch == '"') {
+                in_string_ = false;
+            }
+            continue;
+        }
+        if (ch == '"') {
+            in_string_ = true;
+        } else if (ch == '{' || ch == '[') {
+            ++depth_;
+        } else if (ch == '}' || ch == ']') {
+            if (--depth_ <= 0) {
+                ++i;
+                sink.arguments(text.substr(value_start, i - value_start));
+                stage_ = Stage::tail;
+                return {Status::more, i};
+            }
+        }
+    }
+    const size_t keep = incomplete_utf8_tail(text.substr(value_start));
+    sink.arguments(text.substr(value_start, i - keep - value_start));
+    return {Status::more, i - keep};
+}
+
+ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end, ToolCallSink & sink) {
+    size_t used = 0;
+    if (stage_ == Stage::header) {
+        std::string name;
+        const size_t n = match_header(text, name);
+        if (n == npos || (n == 0 && (at_end || text.size() > longest_header))) {
+            return {Status::not_a_call, 0};
+        }
+        if (n == 0) {
+            return {Status::more, 0};
+        }
+        if (!declared_.count(name)) {
+            return {Status::not_a_call, 0};
+        }
+        sink.start_call(name);
+        stage_ = Stage::arguments;
+        used = n;
+    }
+    if (stage_ == Stage::arguments) {
+        const auto r = consume_arguments(text.substr(used), sink);
+        used += r.consumed;
+        if (stage_ == Stage::arguments) {
+            if (at_end) {
+                // Cut off inside the arguments: flush what was held, the call stays open.
+                sink.arguments(text.substr(used));
+                used = text.size();
+            }
+            return {Status::more, used};
+        }
+    }
+    // After the arguments: the wrapper's closing brace, then the end marker.
+    const auto m = call_end_.find(text.substr(used));
+    if (m.marker < 0) {
+        used += at_end ? text.size() - used : m.text_end;
+        return {Status::more, used};
+    }
+    used += m.text_end + call_end_.marker(m.marker).size();
+    sink.end_call();
+    return {Status::done, used};
+}
+
+}  // namespace pyllm::parse

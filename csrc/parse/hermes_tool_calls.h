@@ -1,0 +1,39 @@
+// Hermes / Qwen2.5 / Qwen3 tool calls:
+//   <tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>
+// The header up to the arguments is read whole (it is short); the arguments object then
+// passes through as the model's raw JSON bytes while nesting is tracked to find its end.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "marker_matcher.h"
+#include "tool_call_syntax.h"
+
+namespace pyllm::parse {
+
+class HermesToolCalls : public ToolCallSyntax {
+public:
+    HermesToolCalls(std::set<std::string> declared_tools, std::string call_end);
+
+    void begin() override;
+    Step consume(std::string_view text, bool at_end, ToolCallSink & sink) override;
+
+private:
+    enum class Stage { header, arguments, tail };
+
+    // Matches `{ ["type": "function",] "name": "NAME", "arguments":` with any spacing.
+    // Returns bytes matched, 0 while `text` may still become a header, npos when it cannot.
+    size_t match_header(std::string_view text, std::string & name) const;
+    Step consume_arguments(std::string_view text, ToolCallSink & sink);
+
+    std::set<std::string> declared_;
+    MarkerMatcher call_end_;
+    Stage stage_ = Stage::header;
+    int depth_ = 0;
+    bool started_value_ = false;
+    bool in_string_ = false;
+    bool escaped_ = false;
+};
+
+}  // namespace pyllm::parse

@@ -1,0 +1,51 @@
+"""Any chunking of the same output gives the same message: bytes, tokens, random chunks."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+OUTPUTS = {
+    "Qwen-Qwen3-0.6B.jinja": (
+        "<think>\nPlan: call <tool_call> twice? 東京 🙂\n</think>\n\nSure, \"quoted\" \\ text.\n"
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Zürich 🙂", "days": 2}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>'
+    ),
+    "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja": "Forced open ✓ reasoning.\n</think>\n\nAnswer ✓.",
+}
+
+
+def whole(kit: Any, template: str) -> dict[str, Any]:
+    parser = kit.make_parser(template)
+    msg, _ = kit.run(parser, [OUTPUTS[template]])
+    return kit.as_plain(msg)
+
+
+@pytest.mark.parametrize("template", OUTPUTS)
+def test_byte_by_byte_equals_whole_text(kit: Any, template: str) -> None:
+    data = OUTPUTS[template].encode()
+    msg, _ = kit.run(kit.make_parser(template), [data[i : i + 1] for i in range(len(data))])
+    assert kit.as_plain(msg) == whole(kit, template)
+
+
+@pytest.mark.parametrize("template", OUTPUTS)
+def test_token_by_token_equals_whole_text(kit: Any, template: str) -> None:
+    pieces = kit.token_pieces(kit.vocab_model(template), OUTPUTS[template])
+    msg, _ = kit.run(kit.make_parser(template), pieces)
+    assert kit.as_plain(msg) == whole(kit, template)
+
+
+@pytest.mark.parametrize("template", OUTPUTS)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=40))
+def test_random_multi_token_chunks_equal_whole_text(kit: Any, template: str, cuts: list[int]) -> None:
+    pieces = kit.token_pieces(kit.vocab_model(template), OUTPUTS[template])
+    bounds = sorted({c % (len(pieces) + 1) for c in cuts} | {0, len(pieces)})
+    chunks = ["".join(pieces[a:b]) for a, b in zip(bounds, bounds[1:])]
+    parser = kit.make_parser(template)
+    feed_all = parser.feed_many(chunks) + parser.finish()
+    from pyllm import ParsedMessage
+
+    assert kit.as_plain(ParsedMessage.from_events(feed_all)) == whole(kit, template)

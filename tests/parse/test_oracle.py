@@ -1,0 +1,124 @@
+"""Native parsing against llama.cpp's own parser (common_chat_parse), token by token.
+
+Each output is tokenized with a real tokenizer and fed one token at a time. At the end the
+message equals the reference's parse of the whole text; at every prefix what was emitted is
+a prefix of that final message (deltas never retract, names are sent once, arguments grow).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pyllm import ParsedMessage
+
+CALL = '<tool_call>\n{{"name": "{name}", "arguments": {args}}}\n</tool_call>'
+PARIS = CALL.format(name="get_weather", args='{"city": "Paris", "days": 3}')
+EMPTY = CALL.format(name="get_time", args="{}")
+UNICODE = CALL.format(name="get_weather", args=json.dumps({"city": "Zürich \"Süd\"\n\\ 東京 🙂"}))
+
+# name -> output text, for the <think> + <tool_call> JSON layout
+HERMES_CORPUS = {
+    "reasoning-only": "<think>\nThe user wants weather.\n</think>",
+    "content-only": "The weather is sunny.",
+    "reasoning-and-content": "<think>\nLet me think.\n</think>\n\nIt is sunny in Paris.",
+    "one-call": "<think>\nI need the tool.\n</think>\n\n" + PARIS,
+    "content-then-call": "Checking.\n" + PARIS,
+    "three-calls": "<think>\nThree.\n</think>\n\n" + "\n".join([PARIS, EMPTY, UNICODE]),
+    "empty-args-call": EMPTY,
+    "unicode-and-escapes": "<think>\nÄ \"quote\" \\ 日本語 🙂\n</think>\n\nRésumé: ✓ \\n \"ok\"\n" + UNICODE,
+    "marker-like-in-reasoning": "<think>\nShould I write <tool_call> or </tool or <think>? Not yet.\n</think>\n\nDone.",
+    "truncated-in-arguments": "<think>\nx\n</think>\n\n" + PARIS[: PARIS.index("Paris") + 3],
+    "truncated-in-reasoning": "<think>\nStill thinking about the wea",
+}
+
+# template -> its family when tools are declared
+HERMES_TEMPLATES = {
+    "Qwen-Qwen3-0.6B.jinja": "hermes",
+    "Qwen-QwQ-32B.jinja": "hermes",
+    "Qwen-Qwen2.5-7B-Instruct.jinja": "hermes",
+    "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja": "hermes",
+}
+
+
+def check_against_reference(kit: Any, template: str, text: str, expected_family: str, **options: Any) -> None:
+    as_plain = kit.as_plain
+    model = kit.vocab_model(template)
+    parser = kit.make_parser(template, **options)
+    assert parser.family == expected_family
+    reference = as_plain(parser.reference_parse(text, False))
+    pieces = kit.token_pieces(model, text)
+    msg = ParsedMessage()
+    for piece in pieces:
+        for event in parser.feed(piece):
+            msg.apply(event)
+        now = as_plain(msg)
+        assert reference["reasoning"].startswith(now["reasoning"])
+        assert reference["content"].startswith(now["content"])
+        assert len(now["tool_calls"]) <= len(reference["tool_calls"])
+        for (name, args), (ref_name, ref_args) in zip(now["tool_calls"], reference["tool_calls"]):
+            assert name == ref_name and ref_args.startswith(args)
+    for event in parser.finish():
+        msg.apply(event)
+    assert as_plain(msg) == reference
+    ids = [c["id"] for c in msg.tool_calls]
+    assert all(ids) and len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("template", HERMES_TEMPLATES)
+@pytest.mark.parametrize("case", HERMES_CORPUS)
+def test_hermes_family_matches_reference_token_by_token(kit: Any, template: str, case: str) -> None:
+    # Templates without reasoning take <think> text as content, in the reference and here.
+    check_against_reference(kit, template, HERMES_CORPUS[case], HERMES_TEMPLATES[template])
+
+
+@pytest.mark.parametrize("case", ["reasoning-only", "reasoning-and-content", "content-only", "marker-like-in-reasoning"])
+def test_reasoning_without_tools_matches_reference(kit: Any, case: str) -> None:
+    check_against_reference(kit, "Qwen-Qwen3-0.6B.jinja", HERMES_CORPUS[case], "think", tools=None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Thinking right away.\n</think>\n\nAnswer.", "\nLeading newline.\n</think>Answer.", "Cut off in reasoning"],
+)
+def test_forced_open_reasoning_is_not_returned_as_content(kit: Any, text: str) -> None:
+    # DeepSeek-R1's generation prompt ends in "<think>\n": the output starts inside reasoning.
+    check_against_reference(kit, "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", text, "think", tools=None)
+
+
+@pytest.mark.parametrize("case", ["content-only", "one-call", "three-calls"])
+def test_disabled_thinking_matches_reference(kit: Any, case: str) -> None:
+    text = HERMES_CORPUS[case].replace("<think>\nI need the tool.\n</think>\n\n", "").replace(
+        "<think>\nThree.\n</think>\n\n", ""
+    )
+    check_against_reference(kit, "Qwen-Qwen3-0.6B.jinja", text, "hermes", enable_thinking=False)
+
+
+# Formats without a native module yet: they must go through llama.cpp's parser, whole.
+FALLBACK_CASES = {
+    "Qwen3-Coder.jinja": "Sure.\n<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n"
+    "<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>",
+    "GLM-4.6.jinja": "\n<think>Hmm.</think>\nOK.<tool_call>get_weather\n<arg_key>city</arg_key>\n"
+    "<arg_value>Paris</arg_value>\n</tool_call>",
+    "MiniMax-M2.jinja": "<think>\nhm\n</think>\n\n<minimax:tool_call>\n<invoke name=\"get_weather\">\n"
+    "<parameter name=\"city\">Paris</parameter>\n</invoke>\n</minimax:tool_call>",
+    "moonshotai-Kimi-K2.jinja": "OK<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
+    "<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|><|tool_calls_section_end|>",
+    "openai-gpt-oss-120b.jinja": "<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final"
+    "<|message|>Sunny.",
+    "meta-llama-Llama-3.3-70B-Instruct.jinja": '{"name": "get_weather", "parameters": {"city": "Paris"}}',
+}
+
+
+@pytest.mark.parametrize("template", FALLBACK_CASES)
+def test_formats_without_native_module_fall_back_to_reference(kit: Any, template: str) -> None:
+    text = FALLBACK_CASES[template]
+    parser = kit.make_parser(template)
+    assert parser.family == "reference"
+    reference = kit.as_plain(parser.reference_parse(text, False))
+    msg, _ = kit.run(parser, kit.token_pieces(kit.vocab_model(template), text))
+    assert kit.as_plain(msg) == reference
+    assert reference["content"] or reference["tool_calls"] or reference["reasoning"]
+
+
