@@ -133,6 +133,13 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
         }
     }
     for (llama_token t : params.preserved_tokens) params.sampling.preserved_tokens.insert(t);
+    // Greedy picks the arg-max whatever top_k is; k = 1 makes the chain's top-k one linear
+    // pass instead of a partial sort of the whole vocabulary (262k entries for Gemma 3).
+    if (params.sampling.temp <= 0.0f) params.sampling.top_k = 1;
+    const auto & sp = params.sampling;
+    params.plain_greedy = sp.temp <= 0.0f && sp.grammar.empty() && sp.logit_bias.empty() && !sp.ignore_eos &&
+                          sp.penalty_repeat == 1.0f && sp.penalty_freq == 0.0f && sp.penalty_present == 0.0f &&
+                          sp.dry_multiplier == 0.0f;
     common_sampler * sampler = nullptr;
     {
         LogCapture log;  // the grammar parser says what is wrong only in the log
@@ -329,8 +336,16 @@ void Engine::sample(Slot & slot) {
     Task & task = *slot.task;
     const int32_t i_batch = slot.i_batch;
     slot.i_batch = -1;
-    const llama_token token = common_sampler_sample(task.sampler(), ctx_, i_batch);
-    common_sampler_accept(task.sampler(), token, true);
+    llama_token token;
+    if (task.params().plain_greedy) {
+        // Nothing in the sampler chain can change the arg-max: skip copying the whole
+        // vocabulary into a candidate array every token.
+        const float * logits = llama_get_logits_ith(ctx_, i_batch);
+        token = static_cast<llama_token>(std::max_element(logits, logits + model_->n_vocab()) - logits);
+    } else {
+        token = common_sampler_sample(task.sampler(), ctx_, i_batch);
+        common_sampler_accept(task.sampler(), token, true);
+    }
     if (!slot.first_token_seen) {
         slot.first_token_seen = true;
         task.note_first_token();

@@ -26,6 +26,7 @@ struct TaskParams {
     std::string json_schema;          // JSON text; compiled to a grammar at submit
     std::vector<std::string> stop;    // stop strings: never emitted, not even partially
     std::vector<llama_token> preserved_tokens;  // special tokens rendered as text (parser markers)
+    bool plain_greedy = false;  // set at submit: arg-max with nothing else in the chain
 };
 
 enum class FinishReason { none, stop, length, stop_sequence, cancelled, error };

@@ -28,9 +28,9 @@ PROMPT_TOKENS = 16
 
 def llama_batched_bench(model: Path, parallel: int, n_gen: int, threads: int) -> float:
     """S_TG (generated tokens/s over all sequences) reported by llama-batched-bench."""
-    cmd = [str(TOOLS / "llama-batched-bench"), "-m", str(model), "-c", str(parallel * (PROMPT_TOKENS + n_gen) + 64),
+    cmd = [str(TOOLS / "llama-batched-bench"), "-m", str(model), "-c", str(max(1024, parallel * (PROMPT_TOKENS + n_gen) + 64)),
            "-b", "512", "-ub", "512", "-npp", str(PROMPT_TOKENS), "-ntg", str(n_gen), "-npl", str(parallel),
-           "-t", str(threads), "-tb", str(threads), "--no-warmup"]
+           "-t", str(threads), "-tb", str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
