@@ -192,5 +192,6 @@ void bind_engine(py::module_ & m) {
         .def("drain", [](pyllm::SyntheticProducer & p) { return drain(p.queue()); })
         .def("start", &pyllm::SyntheticProducer::start, py::arg("n_items"), py::arg("payload_bytes"),
              py::arg("interval_us") = 0)
-        .def("join", &pyllm::SyntheticProducer::join, py::call_guard<py::gil_scoped_release>());
+        .def("join", &pyllm::SyntheticProducer::join, py::call_guard<py::gil_scoped_release>())
+        .def_property_readonly("producer_cpu_seconds", &pyllm::SyntheticProducer::producer_cpu_seconds);
 }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <time.h>
 
 namespace pyllm {
 
@@ -80,6 +81,9 @@ void SyntheticProducer::start(int n_items, int payload_bytes, int interval_us) {
             if (interval_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(interval_us));
         }
         for (auto & task : tasks_) queue_.notify(task, task->finish(FinishReason::stop));
+        timespec cpu{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        producer_cpu_seconds_ = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9;
     });
 }
 

@@ -48,11 +48,14 @@ public:
     // robin, sleeping interval_us after each round (0: as fast as possible), then finishes them.
     void start(int n_items, int payload_bytes, int interval_us);
     void join();
+    // CPU time the producer thread used, so a benchmark can leave it out.
+    double producer_cpu_seconds() const { return producer_cpu_seconds_; }
 
 private:
     ReadyQueue queue_;
     std::vector<std::shared_ptr<Task>> tasks_;
     std::thread thread_;
+    double producer_cpu_seconds_ = 0;
 };
 
 }  // namespace pyllm
