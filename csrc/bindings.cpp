@@ -12,6 +12,7 @@ using pyllm::Model;
 
 void bind_engine(py::module_ & m);
 void bind_parse(py::module_ & m);
+void bind_protocol(py::module_ & m);
 
 namespace {
 
@@ -137,4 +138,5 @@ PYBIND11_MODULE(_core, m) {
 
     bind_engine(m);
     bind_parse(m);
+    bind_protocol(m);
 }

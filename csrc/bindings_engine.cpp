@@ -3,9 +3,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "engine/chat_task.h"
 #include "engine/engine.h"
+#include "parse/chat_output_format.h"
 #include "errors.h"
 #include "model.h"
+#include "protocol/processor_handle.h"
 
 namespace py = pybind11;
 using pyllm::Engine;
@@ -122,7 +125,9 @@ void bind_engine(py::module_ & m) {
                float presence_penalty, float frequency_penalty, std::map<llama_token, float> logit_bias,
                std::vector<std::string> stop, bool ignore_eos, std::string grammar, bool grammar_lazy,
                std::vector<std::pair<std::string, std::string>> grammar_triggers, std::string json_schema,
-               int n_probs, std::vector<llama_token> preserved_tokens) {
+               int n_probs, std::vector<llama_token> preserved_tokens,
+               std::shared_ptr<pyllm::protocol::ProcessorHandle> processor,
+               std::shared_ptr<pyllm::parse::ChatOutputFormat> chat) {
                 pyllm::TaskParams p;
                 p.max_tokens = max_tokens;
                 auto & s = p.sampling;
@@ -154,8 +159,19 @@ void bind_engine(py::module_ & m) {
                 p.json_schema = std::move(json_schema);
                 p.stop = std::move(stop);
                 p.preserved_tokens = std::move(preserved_tokens);
+                if (chat) {
+                    if (prompt.empty()) prompt = pyllm::chat_prompt_tokens(e.model(), *chat);
+                    pyllm::apply_chat_format(e.model(), *chat, p);
+                }
+                std::unique_ptr<pyllm::OutputProcessor> owned;
+                if (processor) {
+                    if (!processor->processor) {
+                        throw pyllm::InvalidRequestError("this output processor was already submitted with another task");
+                    }
+                    owned = std::move(processor->processor);
+                }
                 py::gil_scoped_release nogil;
-                return e.submit(std::move(prompt), std::move(p));
+                return e.submit(std::move(prompt), std::move(p), std::move(owned));
             },
             py::arg("prompt"), py::arg("max_tokens") = -1, py::arg("temperature") = 0.8f, py::arg("top_p") = 0.95f,
             py::arg("top_k") = 40, py::arg("min_p") = 0.05f, py::arg("seed") = py::none(),
@@ -165,7 +181,8 @@ void bind_engine(py::module_ & m) {
             py::arg("grammar") = "", py::arg("grammar_lazy") = false,
             py::arg("grammar_triggers") = std::vector<std::pair<std::string, std::string>>{},
             py::arg("json_schema") = "", py::arg("n_probs") = 0,
-            py::arg("preserved_tokens") = std::vector<llama_token>{})
+            py::arg("preserved_tokens") = std::vector<llama_token>{}, py::arg("processor") = nullptr,
+            py::arg("chat") = nullptr)
         .def_property_readonly("wakeup_fd", [](Engine & e) { return e.ready().fd(); })
         .def_property_readonly("n_ctx_slot", &Engine::n_ctx_slot)
         .def("watch", [](Engine & e, const std::shared_ptr<Task> & t) { e.ready().watch(t); }, py::arg("task"))

@@ -6,6 +6,7 @@
 
 #include "errors.h"
 #include "model.h"
+#include "parse/chat_output_format.h"
 #include "parse/parser_bench.h"
 #include "parse/reference_parser.h"
 #include "parse/stream_parser.h"
@@ -14,14 +15,6 @@ namespace py = pybind11;
 using namespace pyllm::parse;
 
 namespace {
-
-// A request's rendered chat parameters and declared tools: everything a parser is made from.
-struct ChatOutputFormat {
-    common_chat_params params;
-    std::vector<common_chat_tool> tools;
-    bool extract_reasoning = true;
-    common_chat_parser_params reference;
-};
 
 // Output text is bytes; invalid UTF-8 (possible mid-stream, or from fuzzing) survives the
 // trip to Python as surrogate escapes instead of failing or being replaced.
@@ -78,13 +71,23 @@ std::vector<std::string> pieces_from_py(const py::iterable & pieces) {
 void bind_parse(py::module_ & m) {
     py::class_<ChatOutputFormat, std::shared_ptr<ChatOutputFormat>>(m, "ChatOutputFormat")
         .def(py::init([](const pyllm::Model & model, std::string messages_json, std::string tools_json,
-                         std::optional<bool> enable_thinking, bool extract_reasoning, bool parallel_tool_calls) {
+                         std::optional<bool> enable_thinking, bool extract_reasoning, bool parallel_tool_calls,
+                         const std::string & tool_choice, bool continue_final_message, std::string json_schema,
+                         std::map<std::string, std::string> template_kwargs) {
                  pyllm::ChatInputs in;
                  in.messages_json = std::move(messages_json);
                  in.tools_json = std::move(tools_json);
                  in.enable_thinking = enable_thinking;
                  in.reasoning_format = extract_reasoning ? COMMON_REASONING_FORMAT_DEEPSEEK : COMMON_REASONING_FORMAT_NONE;
                  in.parallel_tool_calls = parallel_tool_calls;
+                 try {
+                     in.tool_choice = common_chat_tool_choice_parse_oaicompat(tool_choice);
+                 } catch (const std::exception & e) {
+                     throw pyllm::ChatTemplateError(e.what());
+                 }
+                 in.continue_final_message = continue_final_message;
+                 in.json_schema = std::move(json_schema);
+                 in.kwargs = std::move(template_kwargs);
                  auto f = std::make_shared<ChatOutputFormat>();
                  {
                      py::gil_scoped_release nogil;
@@ -93,18 +96,28 @@ void bind_parse(py::module_ & m) {
                          f->tools = common_chat_tools_parse_oaicompat(common_json::parse(in.tools_json));
                      }
                      f->extract_reasoning = extract_reasoning;
+                     f->tool_call_required = in.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED && !f->tools.empty();
+                     f->parallel_tool_calls = parallel_tool_calls;
                      f->reference = reference_parser_params(f->params, extract_reasoning);
                  }
                  return f;
              }),
              py::arg("model"), py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
-             py::arg("extract_reasoning"), py::arg("parallel_tool_calls"))
+             py::arg("extract_reasoning"), py::arg("parallel_tool_calls"), py::arg("tool_choice") = "auto",
+             py::arg("continue_final_message") = false, py::arg("json_schema") = "",
+             py::arg("template_kwargs") = std::map<std::string, std::string>{})
         .def_property_readonly("prompt", [](const ChatOutputFormat & f) { return to_py_str(f.params.prompt); })
         .def_property_readonly("generation_prompt",
                                [](const ChatOutputFormat & f) { return to_py_str(f.params.generation_prompt); })
         .def_property_readonly("format_name",
                                [](const ChatOutputFormat & f) { return std::string(common_chat_format_name(f.params.format)); })
         .def_property_readonly("preserved_tokens", [](const ChatOutputFormat & f) { return f.params.preserved_tokens; })
+        .def_property_readonly("grammar", [](const ChatOutputFormat & f) { return f.params.grammar; })
+        .def_property_readonly("grammar_lazy", [](const ChatOutputFormat & f) { return f.params.grammar_lazy; })
+        .def_property_readonly("supports_thinking", [](const ChatOutputFormat & f) { return f.params.supports_thinking; })
+        .def_property_readonly("thinking_start_tag", [](const ChatOutputFormat & f) { return f.params.thinking_start_tag; })
+        .def_property_readonly("thinking_end_tags", [](const ChatOutputFormat & f) { return f.params.thinking_end_tags; })
+        .def_property_readonly("additional_stops", [](const ChatOutputFormat & f) { return f.params.additional_stops; })
         .def("reference_parse",
              [](const ChatOutputFormat & f, const py::handle & text, bool is_partial) {
                  const std::string s = from_py_text(text);

@@ -155,6 +155,12 @@ common_chat_params Model::render_chat(const ChatInputs & inputs) const {
     }
     in.reasoning_format = inputs.reasoning_format;
     in.parallel_tool_calls = inputs.parallel_tool_calls;
+    in.tool_choice = inputs.tool_choice;
+    in.json_schema = inputs.json_schema;
+    if (inputs.continue_final_message) {
+        in.continue_final_message = COMMON_CHAT_CONTINUATION_AUTO;
+        in.add_generation_prompt = false;
+    }
     in.add_generation_prompt = inputs.add_generation_prompt;
     in.chat_template_kwargs = inputs.kwargs;
     in.use_jinja = true;

@@ -34,6 +34,11 @@ struct ChatInputs {
     // and whether several tool calls may follow each other.
     common_reasoning_format reasoning_format = COMMON_REASONING_FORMAT_NONE;
     bool parallel_tool_calls = false;
+    // required: the output must be a tool call (grammar-forced); none: tools are not called.
+    common_chat_tool_choice tool_choice = COMMON_CHAT_TOOL_CHOICE_AUTO;
+    // The last message is an assistant prefill that the output continues.
+    bool continue_final_message = false;
+    std::string json_schema;  // constrain the answer to this JSON schema (JSON text)
 };
 
 class Model {

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyllm import _core
+from pyllm.chat import ChatEvents, render_chat_format
 from pyllm.model import Model
 
 # How long a blocking wait sleeps in native code before Python may handle signals (Ctrl-C).
@@ -273,6 +274,8 @@ class Engine:
         json_schema: Mapping[str, Any] | str | None = None,
         n_probs: int = 0,
         preserved_tokens: Sequence[int] | None = None,
+        processor: Any = None,
+        chat: Any = None,
     ) -> Task:
         """Queue a generation. Raises ContextOverflowError, EngineOverloadedError or InvalidRequestError.
 
@@ -280,6 +283,8 @@ class Engine:
         compiled to one. ``grammar_lazy`` applies the grammar only after one of
         ``grammar_triggers`` (``("word"|"pattern"|"pattern_full"|"token", value)``) appears.
         ``preserved_tokens`` are special tokens rendered as text in the output.
+        ``chat`` (a rendered chat request) supplies the prompt when ``prompt`` is empty, and
+        its tool-call grammar, stops and markers; ``processor`` turns the output into payloads.
         """
         if isinstance(json_schema, Mapping):
             json_schema = json.dumps(json_schema)
@@ -304,8 +309,35 @@ class Engine:
             json_schema=json_schema or "",
             n_probs=n_probs,
             preserved_tokens=list(preserved_tokens or []),
+            processor=processor,
+            chat=chat,
         )
         return Task(self._bridge, native)
+
+    def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        enable_thinking: bool | None = None,
+        tool_choice: str = "auto",
+        **params: Any,
+    ) -> ChatEvents:
+        """Run a conversation through the model's chat template; iterate the parsed events.
+
+        Reasoning, content and tool calls are split by the native parser as tokens arrive.
+        ``tool_choice="required"`` forces a tool call by grammar. Sampling keywords are those
+        of :meth:`submit`.
+        """
+        output_format = render_chat_format(
+            self.model, messages, tools, enable_thinking=enable_thinking, tool_choice=tool_choice
+        )
+        return ChatEvents(self.submit_chat(output_format, _core.events_processor(output_format), **params))
+
+    def submit_chat(self, output_format: Any, processor: Any, **params: Any) -> Task:
+        """Queue a rendered chat request whose output goes through ``processor`` (a native
+        parser + protocol encoder); the task's payloads are what the processor produces."""
+        return self.submit([], chat=output_format, processor=processor, **params)
 
     def generate(self, prompt: str | Sequence[int], **params: Any) -> Completion:
         """Submit and wait: the whole text and the result."""

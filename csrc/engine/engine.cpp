@@ -110,7 +110,8 @@ void Engine::shutdown() {
     for (auto & task : left) ready_.notify(task, task->finish(FinishReason::cancelled, {}, "engine shut down"));
 }
 
-std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams params) {
+std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams params,
+                                     std::unique_ptr<OutputProcessor> processor) {
     if (prompt.empty()) throw InvalidRequestError("the prompt is empty");
     const int n_vocab = model_->n_vocab();
     for (llama_token t : prompt) {
@@ -168,6 +169,7 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
                                         std::to_string(pending_.size()) + " requests are queued");
         }
         task = std::make_shared<Task>(next_id_++, std::move(prompt), std::move(params), sampler);
+        task->set_processor(std::move(processor));
         pending_.push_back(task);
     }
     cv_.notify_one();
@@ -254,8 +256,8 @@ void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
     const int32_t last_n = task->params().sampling.penalty_last_n;
     const size_t from = last_n < 0 ? 0 : prompt.size() - std::min(prompt.size(), static_cast<size_t>(last_n));
     for (size_t i = from; i < prompt.size(); ++i) common_sampler_accept(task->sampler(), prompt[i], false);
-    task->set_admitted(static_cast<int32_t>(keep));
     slot.task = std::move(task);
+    ready_.notify(slot.task, slot.task->set_admitted(static_cast<int32_t>(keep)));
 }
 
 void Engine::release(Slot & slot, FinishReason reason, std::string stop, std::string error) {

@@ -48,7 +48,9 @@ public:
 
     // Validates the request (context size, grammar, schema) and queues it.
     // Throws ContextOverflowError, EngineOverloadedError or InvalidRequestError.
-    std::shared_ptr<Task> submit(std::vector<llama_token> prompt, TaskParams params);
+    // `processor` (optional) turns the task's text into payloads on the engine thread.
+    std::shared_ptr<Task> submit(std::vector<llama_token> prompt, TaskParams params,
+                                 std::unique_ptr<OutputProcessor> processor = nullptr);
 
     // Where watched tasks signal new output to an asyncio loop.
     ReadyQueue & ready() { return ready_; }

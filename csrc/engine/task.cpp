@@ -57,12 +57,15 @@ bool Task::emit_text(std::string_view text) {
 }
 
 bool Task::finish(FinishReason reason, std::string stop_sequence, std::string error) {
-    std::vector<std::string> out;
-    if (processor_) processor_->on_finish(reason, out);
-    bool woke;
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (done_) return false;
+    }
+    std::vector<std::string> out;
+    if (processor_) processor_->on_finish(FinishInfo{reason, stop_sequence, error, usage()}, out);
+    bool woke;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
         woke = items_.empty();  // done is news for the consumer even without items
         for (auto & item : out) push_locked(std::move(item));
         done_ = true;
@@ -81,10 +84,24 @@ void Task::record_logprobs(TokenProbs probs) {
     logprobs_.push_back(std::move(probs));
 }
 
-void Task::set_admitted(int32_t cached_tokens) {
-    std::lock_guard<std::mutex> lock(mu_);
-    usage_.cached_tokens = cached_tokens;
-    t_admit_ = Clock::now();
+bool Task::set_admitted(int32_t cached_tokens) {
+    Usage usage;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        usage_.cached_tokens = cached_tokens;
+        t_admit_ = Clock::now();
+        usage = usage_;
+    }
+    if (!processor_) return false;
+    std::vector<std::string> out;
+    processor_->on_start(usage, out);
+    bool woke = false;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto & item : out) woke |= push_locked(std::move(item));
+    }
+    if (woke) cv_.notify_all();
+    return woke;
 }
 
 void Task::note_first_token() {

@@ -56,14 +56,23 @@ struct TokenProbs {
     std::vector<TokenLogprob> top;
 };
 
-// Turns a task's generated text into the payloads Python receives, on the engine thread
-// (the parser and protocol encoders of later stages plug in here). Without one, payloads
-// are the text deltas themselves.
+struct FinishInfo {
+    FinishReason reason = FinishReason::none;
+    std::string stop_sequence;  // the stop string matched, for FinishReason::stop_sequence
+    std::string error;          // what failed, for FinishReason::error
+    Usage usage;
+};
+
+// Turns a task's generated text into the payloads Python receives, on the engine thread:
+// the output parser and a protocol encoder plug in here, so Python only gets finished
+// payloads. Without one, payloads are the text deltas themselves.
 class OutputProcessor {
 public:
     virtual ~OutputProcessor() = default;
+    // Admitted to a slot: prompt and cached token counts are known.
+    virtual void on_start(const Usage & usage, std::vector<std::string> & out) = 0;
     virtual void on_text(std::string_view text, std::vector<std::string> & out) = 0;
-    virtual void on_finish(FinishReason reason, std::vector<std::string> & out) = 0;
+    virtual void on_finish(const FinishInfo & info, std::vector<std::string> & out) = 0;
 };
 
 class Task {
@@ -101,12 +110,12 @@ public:
     Timings timings() const;
     std::vector<TokenProbs> logprobs() const;
 
-    // Producer side (the scheduler thread). Each returns true when the queue went from
-    // empty to non-empty, i.e. when the consumer needs a wake-up.
+    // Producer side (the scheduler thread). Those returning bool return true when the
+    // queue went from empty to non-empty, i.e. when the consumer needs a wake-up.
     bool emit_text(std::string_view text);
     bool finish(FinishReason reason, std::string stop_sequence = {}, std::string error = {});
     void record_logprobs(TokenProbs probs);
-    void set_admitted(int32_t cached_tokens);
+    bool set_admitted(int32_t cached_tokens);
     void note_first_token();
     void note_token();
 

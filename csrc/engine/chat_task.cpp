@@ -1,0 +1,91 @@
+#include "engine/chat_task.h"
+
+#include <algorithm>
+#include <regex>
+
+#include "errors.h"
+#include "model.h"
+
+namespace pyllm {
+
+namespace {
+
+// llama.cpp's grammar for tool_choice "required" still lets free text come before the
+// call (`root ::= <prompt> <reasoning>? until-N? tool-calls`). A required call must be the
+// first thing after any reasoning, so that free-text term is taken out of the root rule;
+// without parallel calls, exactly one call is allowed, so generation ends after it.
+std::string forced_call_grammar(const std::string & grammar, bool single_call) {
+    static const std::regex free_text(R"(until-[0-9]+\?? +((space +)?(tool-call-root|tool-calls|tool-call))$)");
+    static const std::regex repeated_calls(R"(^tool-calls ::= \(tool-call space\)\+$)");
+    std::string out;
+    bool rewritten = false;
+    size_t start = 0;
+    while (start < grammar.size()) {
+        size_t end = grammar.find('\n', start);
+        if (end == std::string::npos) end = grammar.size();
+        std::string line = grammar.substr(start, end - start);
+        if (line.rfind("root ::= ", 0) == 0) {
+            std::string fixed = std::regex_replace(line, free_text, "$1");
+            rewritten = fixed != line;
+            line = fixed;
+        } else if (single_call && std::regex_match(line, repeated_calls)) {
+            line = "tool-calls ::= tool-call space";
+        }
+        out += line;
+        if (end < grammar.size()) out += '\n';
+        start = end + 1;
+    }
+    if (!rewritten) {
+        throw InvalidRequestError("cannot force a tool call with this chat template (unexpected grammar shape)");
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<llama_token> chat_prompt_tokens(const Model & model, const parse::ChatOutputFormat & format) {
+    return model.tokenize(format.params.prompt, /*add_special=*/true, /*parse_special=*/true);
+}
+
+void apply_chat_format(const Model & model, const parse::ChatOutputFormat & format, TaskParams & params) {
+    const common_chat_params & chat = format.params;
+    auto & s = params.sampling;
+
+    for (const auto & text : chat.preserved_tokens) {
+        auto ids = model.tokenize(text, false, true);
+        if (ids.size() == 1) {
+            s.preserved_tokens.insert(ids[0]);
+            params.preserved_tokens.push_back(ids[0]);
+        }
+    }
+    if (!chat.grammar.empty()) {
+        if (!s.grammar.empty() || !params.json_schema.empty()) {
+            throw InvalidRequestError("a custom grammar or JSON schema cannot be combined with tool calls");
+        }
+        s.grammar = common_grammar(COMMON_GRAMMAR_TYPE_TOOL_CALLS,
+                                   format.tool_call_required
+                                       ? forced_call_grammar(chat.grammar, !format.parallel_tool_calls)
+                                       : chat.grammar);
+        s.grammar_lazy = chat.grammar_lazy;
+        for (const auto & trigger : chat.grammar_triggers) {
+            // A trigger word that is one special token is matched as that token.
+            if (trigger.type == COMMON_GRAMMAR_TRIGGER_TYPE_WORD) {
+                auto ids = model.tokenize(trigger.value, false, true);
+                if (ids.size() == 1 && s.preserved_tokens.count(ids[0])) {
+                    s.grammar_triggers.push_back({COMMON_GRAMMAR_TRIGGER_TYPE_TOKEN, trigger.value, ids[0]});
+                    continue;
+                }
+            }
+            s.grammar_triggers.push_back(trigger);
+        }
+        if (s.grammar_lazy && s.grammar_triggers.empty()) {
+            throw InvalidRequestError("the template's lazy tool-call grammar has no triggers");
+        }
+    }
+    s.generation_prompt = chat.generation_prompt;
+    for (const auto & stop : chat.additional_stops) {
+        if (std::find(params.stop.begin(), params.stop.end(), stop) == params.stop.end()) params.stop.push_back(stop);
+    }
+}
+
+}  // namespace pyllm

@@ -1,0 +1,83 @@
+"""Chat requests through the engine: render the template, parse the output natively.
+
+:func:`render_chat_format` reduces a conversation to what one request needs (prompt,
+output format, tool-call grammar); :meth:`pyllm.Engine.chat` runs it and yields the
+parsed events (reasoning, content, tool calls) as dicts. The HTTP APIs use the same
+rendering with their own protocol encoders.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pyllm import _core
+from pyllm.model import Model
+
+
+def _is_empty_assistant(message: Mapping[str, Any]) -> bool:
+    content = message.get("content")
+    return (
+        message.get("role") == "assistant"
+        and not content
+        and not message.get("tool_calls")
+        and not message.get("reasoning_content")
+        and not message.get("reasoning")
+    )
+
+
+def render_chat_format(
+    model: Model,
+    messages: Sequence[Mapping[str, Any]],
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    enable_thinking: bool | None = None,
+    extract_reasoning: bool = True,
+    parallel_tool_calls: bool = True,
+    tool_choice: str = "auto",
+    json_schema: Mapping[str, Any] | None = None,
+    template_kwargs: Mapping[str, Any] | None = None,
+) -> _core.ChatOutputFormat:
+    """Render one chat request. A trailing assistant message is a prefill that the output
+    continues (thinking templates included); an empty trailing assistant message is dropped.
+    ``tool_choice``: ``auto``, ``none`` or ``required`` (a grammar forces a call)."""
+    messages = [dict(m) for m in messages]
+    for m in messages:
+        # Templates read reasoning_content; some clients send the vLLM/Ollama name.
+        if "reasoning" in m and "reasoning_content" not in m:
+            m["reasoning_content"] = m.pop("reasoning")
+    if messages and _is_empty_assistant(messages[-1]):
+        messages.pop()
+    prefill = bool(messages) and messages[-1].get("role") == "assistant"
+    return _core.ChatOutputFormat(
+        model._native,
+        json.dumps(messages),
+        json.dumps(list(tools)) if tools else "",
+        enable_thinking,
+        extract_reasoning,
+        parallel_tool_calls,
+        tool_choice=tool_choice,
+        continue_final_message=prefill,
+        json_schema=json.dumps(json_schema) if json_schema else "",
+        template_kwargs={k: json.dumps(v) for k, v in (template_kwargs or {}).items()},
+    )
+
+
+class ChatEvents:
+    """Iterates a chat task's events as dicts: ``start``, ``reasoning``, ``content``,
+    ``tool_call_start`` (index, id, name), ``tool_args`` (index, text), ``tool_call_end``
+    and ``finish`` (finish_reason, usage)."""
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for payload in self.task:
+            yield json.loads(payload)
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        async for payload in self.task:
+            yield json.loads(payload)
+
+    def cancel(self) -> None:
+        self.task.cancel()
