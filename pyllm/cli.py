@@ -32,9 +32,47 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from pyllm.server.app import ServerConfig, serve  # noqa: PLC0415 - keeps `pyllm info` light
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"pyllm: warning: listening on {args.host} (not loopback); anyone who can reach it can use it",
+              file=sys.stderr)
+    config = ServerConfig(
+        model=args.model, alias=args.alias, n_ctx=args.ctx_size, n_parallel=args.parallel,
+        n_threads=args.threads, n_batch=args.batch_size, n_gpu_layers=args.n_gpu_layers,
+        chat_template_file=args.chat_template_file, reasoning=args.reasoning,
+        reasoning_field=args.reasoning_field, n_predict=args.n_predict, max_queued=args.max_queued,
+        rpc=args.rpc.split(",") if args.rpc else [],
+    )
+    serve(config, args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyllm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+
+    srv = sub.add_parser("serve", help="serve the OpenAI and Anthropic APIs (default model: Gemma 3 270M)")
+    srv.add_argument("-m", "--model", help="GGUF path (default: the packaged default model)")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8080)
+    srv.add_argument("-c", "--ctx-size", type=int, default=0, help="total context over all slots (0: 4096 per slot)")
+    srv.add_argument("-np", "--parallel", type=int, default=4, help="slots: requests decoded together")
+    srv.add_argument("-t", "--threads", type=int, default=0, help="CPU threads (0: physical cores)")
+    srv.add_argument("-b", "--batch-size", type=int, default=512)
+    srv.add_argument("-ngl", "--n-gpu-layers", type=int, default=0, help="layers to offload to the GPU (-1: all)")
+    srv.add_argument("--alias", help="model name reported to clients (default: the file name)")
+    srv.add_argument("--chat-template-file", help="jinja chat template overriding the model's own")
+    srv.add_argument("--reasoning", choices=["on", "off", "auto"], default="auto",
+                     help="thinking default for requests that do not say (auto: the template's default)")
+    srv.add_argument("--reasoning-field", choices=["reasoning_content", "reasoning"], default="reasoning_content",
+                     help="OpenAI field that carries reasoning (reasoning_content: llama.cpp/DeepSeek; reasoning: vLLM/Ollama)")
+    srv.add_argument("-n", "--n-predict", type=int, default=-1, help="server-side cap on generated tokens (-1: none)")
+    srv.add_argument("--max-queued", type=int, default=64, help="requests waiting for a slot before 429/529")
+    srv.add_argument("--rpc", help="comma-separated llama.cpp rpc-server addresses (RPC builds)")
+    srv.set_defaults(run=_serve)
+
     info = sub.add_parser("info", help="load a model (default: the packaged Gemma 3 270M) and print its facts")
     info.add_argument("-m", "--model", help="GGUF path (default: the packaged default model)")
     info.add_argument("-ngl", "--n-gpu-layers", type=int, default=0, help="layers to offload to the GPU (-1: all)")
