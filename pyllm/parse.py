@@ -5,13 +5,13 @@ tools, thinking switch), fed the text of each sampled token, and returns typed e
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pyllm import _core
+from pyllm.chat import render_chat_format
 from pyllm.model import Model
 
 EventKind = Literal["reasoning", "content", "tool_call_start", "tool_args", "tool_call_end"]
@@ -81,13 +81,13 @@ class StreamParser:
         parallel_tool_calls: bool = True,
         force_reference: bool = False,
     ) -> None:
-        self.output_format = _core.ChatOutputFormat(
-            model._native,
-            json.dumps(list(messages)),
-            json.dumps(list(tools)) if tools else "",
-            enable_thinking,
-            extract_reasoning,
-            parallel_tool_calls,
+        self.output_format = render_chat_format(
+            model,
+            messages,
+            tools,
+            enable_thinking=enable_thinking,
+            extract_reasoning=extract_reasoning,
+            parallel_tool_calls=parallel_tool_calls,
         )
         self._native = _core.StreamParser(self.output_format, force_reference)
 
