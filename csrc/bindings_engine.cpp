@@ -66,6 +66,7 @@ void bind_engine(py::module_ & m) {
                  return ready_tuple(r);
              },
              py::arg("timeout_ms"))
+        .def("wait_done", &Task::wait_done, py::arg("timeout_ms"), py::call_guard<py::gil_scoped_release>())
         .def_property_readonly("finish_reason", [](const Task & t) { return pyllm::finish_reason_name(t.finish_reason()); })
         .def_property_readonly("stop_sequence", &Task::stop_sequence)
         .def_property_readonly("error", &Task::error)

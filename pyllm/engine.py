@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -106,15 +107,11 @@ class Task:
         self._raise_if_failed()
 
     def wait(self, timeout: float | None = None) -> TaskResult:
-        """Block until the task is done, discarding output not consumed; return its result."""
-        deadline_ms = -1 if timeout is None else int(timeout * 1000)
-        while not self._native.done:
-            slice_ms = _WAIT_SLICE_MS if deadline_ms < 0 else min(_WAIT_SLICE_MS, deadline_ms)
-            self._native.wait(slice_ms)
-            if deadline_ms >= 0:
-                deadline_ms -= slice_ms
-                if deadline_ms <= 0 and not self._native.done:
-                    raise TimeoutError(f"task {self.id} not done after {timeout} s")
+        """Block until the task is done (output not consumed stays unread); return its result."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._native.wait_done(_WAIT_SLICE_MS):  # slices: Ctrl-C is handled between them
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"task {self.id} not done after {timeout} s")
         return self.result()
 
     def result(self) -> TaskResult:

@@ -136,6 +136,16 @@ Task::Ready Task::wait(int timeout_ms) {
     return r;
 }
 
+bool Task::wait_done(int timeout_ms) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto finished = [this] { return done_; };
+    if (timeout_ms < 0) {
+        cv_.wait(lock, finished);
+        return true;
+    }
+    return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), finished);
+}
+
 bool Task::done() const {
     std::lock_guard<std::mutex> lock(mu_);
     return done_;

@@ -98,6 +98,9 @@ public:
     };
     Ready take();
     Ready wait(int timeout_ms);
+    // Blocks up to timeout_ms (< 0: forever) until the task is done, leaving output queued:
+    // a waiter that does not stream is not woken for every token.
+    bool wait_done(int timeout_ms);
     void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
     bool cancel_requested() const { return cancelled_.load(std::memory_order_relaxed); }
     bool done() const;
