@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from pyllm._core import PyllmError
 from pyllm.default_model import DefaultModelMissingError, default_model_path
 from pyllm.model import Model
 from pyllm.runtime import build_info
@@ -87,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except DefaultModelMissingError as e:
         print(f"pyllm: {e}", file=sys.stderr)
         return 2
+    except PyllmError as e:
+        print(f"pyllm: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

