@@ -158,3 +158,23 @@ class StreamParser:
     def feed(self, text: str | bytes) -> list[tuple[str, str, int, str, str]]: ...
     def feed_many(self, pieces: list[str | bytes]) -> list[tuple[str, str, int, str, str]]: ...
     def finish(self) -> list[tuple[str, str, int, str, str]]: ...
+
+class OutputProcessor:
+    @property
+    def submitted(self) -> bool: ...
+
+def openai_chat_processor(
+    output_format: ChatOutputFormat,
+    id: str,
+    created: int,
+    model: str,
+    stream: bool,
+    include_usage: bool = False,
+    reasoning_field: str = "reasoning_content",
+) -> OutputProcessor: ...
+def openai_completion_processor(
+    id: str, created: int, model: str, stream: bool, include_usage: bool = False
+) -> OutputProcessor: ...
+def replay_processor(
+    processor: OutputProcessor, pieces: list[str], finish_reason: str = "stop", prompt_tokens: int = 0
+) -> tuple[list[str], list[int]]: ...

@@ -15,6 +15,9 @@ from pyllm import _core
 from pyllm.model import Model
 
 
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+
+
 def _is_empty_assistant(message: Mapping[str, Any]) -> bool:
     content = message.get("content")
     return (
@@ -24,6 +27,19 @@ def _is_empty_assistant(message: Mapping[str, Any]) -> bool:
         and not message.get("reasoning_content")
         and not message.get("reasoning")
     )
+
+
+def _open_think_as_reasoning(prefill: dict[str, Any]) -> None:
+    """A prefill whose content opens a think block and leaves it open continues the reasoning:
+    templates would otherwise render the text after a closed (empty) think block, and the
+    output would be parsed as content."""
+    content = prefill.get("content")
+    if not isinstance(content, str) or prefill.get("reasoning_content"):
+        return
+    stripped = content.lstrip()
+    if stripped.startswith(_THINK_OPEN) and _THINK_CLOSE not in stripped:
+        prefill["reasoning_content"] = stripped[len(_THINK_OPEN):].lstrip("\n")
+        prefill["content"] = ""
 
 
 def render_chat_format(
@@ -49,6 +65,8 @@ def render_chat_format(
     if messages and _is_empty_assistant(messages[-1]):
         messages.pop()
     prefill = bool(messages) and messages[-1].get("role") == "assistant"
+    if prefill:
+        _open_think_as_reasoning(messages[-1])
     return _core.ChatOutputFormat(
         model._native,
         json.dumps(messages),

@@ -39,6 +39,11 @@ def _serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"pyllm: warning: listening on {args.host} (not loopback); anyone who can reach it can use it",
               file=sys.stderr)
+    if args.rpc:
+        # Model loading does not register rpc-server devices yet; silently serving locally
+        # would look like the remote machines were in use.
+        print("pyllm: --rpc is not supported yet (the model would load on this machine only)", file=sys.stderr)
+        return 2
     config = ServerConfig(
         model=args.model, alias=args.alias, n_ctx=args.ctx_size, n_parallel=args.parallel,
         n_threads=args.threads, n_batch=args.batch_size, n_gpu_layers=args.n_gpu_layers,

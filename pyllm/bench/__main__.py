@@ -5,6 +5,7 @@ BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
     "decode": "pyllm.bench.decode",
     "parser": "pyllm.bench.parser",
+    "server": "pyllm.bench.server",
 }
 
 

@@ -1,10 +1,16 @@
-"""The OpenAI-compatible API (routes, request validation, error shape).
+"""The OpenAI-compatible API: routes, error shape, and the llama-server extras clients probe.
 
-Chat completions and the rest of the OpenAI surface land here (issue 5); the per-request
-protocol state lives in the native OpenAI encoder.
+Request bodies are validated in :mod:`pyllm.server.openai_request`; the per-request protocol
+state (chunks, tool-call fragments, finish reason, usage) lives in the native OpenAI encoder,
+so this module only submits tasks and frames finished payloads.
 """
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -12,9 +18,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pyllm import _core
+from pyllm.chat import render_chat_format
+from pyllm.engine import EngineError, Task
+from pyllm.server import openai_request
+from pyllm.server.openai_request import RequestError
+from pyllm.server.streaming import sse_response
+
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
                500: "server_error", 503: "unavailable_error"}
+
+_DONE = "data: [DONE]\n\n"
+_PING = ": ping\n\n"  # an SSE comment: clients skip it, proxies see traffic
 
 
 def error_response(status: int, message: str, param: str | None = None, code: str | None = None) -> JSONResponse:
@@ -34,9 +50,196 @@ def exception_handlers() -> dict[Any, Any]:
     return {HTTPException: _http_exception}
 
 
+def _failure_response(e: Exception) -> JSONResponse:
+    """The OpenAI answer to a request the engine or the template refused."""
+    if isinstance(e, RequestError):
+        return error_response(e.status, e.message, e.param, e.code)
+    if isinstance(e, _core.ContextOverflowError):
+        return error_response(400, str(e), "messages", "context_length_exceeded")
+    if isinstance(e, _core.EngineOverloadedError):
+        return error_response(503, str(e), None, "overloaded")
+    if isinstance(e, (_core.InvalidRequestError, _core.ChatTemplateError)):
+        return error_response(400, str(e))
+    raise e
+
+
+def _frame(payload: str) -> str:
+    return f"data: {payload}\n\n"
+
+
+def _error_frame(e: Exception) -> str:
+    return _frame(json.dumps({"error": {"message": str(e), "type": "server_error", "param": None, "code": None}}))
+
+
+async def _wait_disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _final_payload(task: Task, request: Request) -> str | None:
+    """A non-streamed task's one payload; None when the client left first (the task is cancelled)."""
+
+    async def collect() -> str:
+        payloads = [p async for p in task]
+        return payloads[-1]
+
+    collecting = asyncio.ensure_future(collect())
+    watching = asyncio.ensure_future(_wait_disconnect(request))
+    done, _ = await asyncio.wait({collecting, watching}, return_when=asyncio.FIRST_COMPLETED)
+    if collecting not in done:
+        collecting.cancel()
+        task.cancel()
+        return None
+    watching.cancel()
+    return collecting.result()
+
+
+def _logprobs_content(model: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def piece(token: int, logprob: float) -> dict[str, Any]:
+        text = model.detokenize([token])
+        return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
+
+    return [{**piece(e["token"], e["logprob"]), "top_logprobs": [piece(t, lp) for t, lp in e["top"]]}
+            for e in entries]
+
+
 def routes(state: Any) -> list[Route]:
+    model = state.model
+
+    async def body_of(request: Request) -> dict[str, Any]:
+        return openai_request.parse_json_body(await request.body())
+
+    def handled(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except (RequestError, _core.PyllmError) as e:
+                return _failure_response(e)
+
+        return run
+
+    async def respond(task: Task, request: Request, stream: bool, n_logprobs: int) -> Response:
+        if stream:
+            return sse_response(task, frame=_frame, error_frame=_error_frame, ping=_PING, trailer=_DONE)
+        try:
+            payload = await _final_payload(task, request)
+        except EngineError as e:
+            return error_response(500, str(e))
+        if payload is None:
+            return Response(status_code=499)  # nobody is listening any more
+        if n_logprobs:
+            body = json.loads(payload)
+            body["choices"][0]["logprobs"] = {"content": _logprobs_content(model, task.logprobs())}
+            return JSONResponse(body)
+        return Response(payload, media_type="application/json")
+
+    async def chat_completions(request: Request) -> Response:
+        req = openai_request.chat_request(await body_of(request), model.n_vocab)
+        output_format = render_chat_format(
+            model, req.messages, req.tools or None,
+            enable_thinking=state.enable_thinking(req.enable_thinking),
+            parallel_tool_calls=req.parallel_tool_calls,
+            tool_choice=req.tool_choice,
+            json_schema=req.json_schema,
+            template_kwargs=req.template_kwargs,
+        )
+        processor = _core.openai_chat_processor(
+            output_format, f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), state.model_name,
+            req.stream, req.include_usage, state.config.reasoning_field)
+        sampling = dict(req.sampling, max_tokens=state.max_tokens(req.sampling["max_tokens"]))
+        task = state.engine.submit_chat(output_format, processor, n_probs=req.n_logprobs, **sampling)
+        return await respond(task, request, req.stream, 0 if req.stream else req.n_logprobs)
+
+    async def completions(request: Request) -> Response:
+        body = await body_of(request)
+        prompt = openai_request.completion_prompt(body)
+        if body.get("echo"):
+            raise RequestError("'echo' is not supported", "echo")
+        if body.get("suffix"):
+            raise RequestError("'suffix' is not supported", "suffix")
+        stream, include_usage = openai_request.stream_options(body)
+        sampling = openai_request.sampling_params(body, model.n_vocab)
+        if isinstance(prompt, list) and not all(0 <= t < model.n_vocab for t in prompt):
+            raise RequestError("'prompt' has token ids outside the vocabulary", "prompt")
+        # OpenAI's default for this endpoint: 16 tokens.
+        max_tokens = state.max_tokens(sampling.pop("max_tokens") or 16)
+        processor = _core.openai_completion_processor(
+            f"cmpl-{uuid.uuid4().hex}", int(time.time()), state.model_name, stream, include_usage)
+        task = state.engine.submit(prompt, processor=processor, max_tokens=max_tokens, **sampling)
+        return await respond(task, request, stream, 0)
+
     async def models(request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [
             {"id": state.model_name, "object": "model", "created": state.created, "owned_by": "pyllm"}]})
 
-    return [Route("/v1/models", models, methods=["GET"])]
+    async def tokenize(request: Request) -> Response:
+        body = await body_of(request)
+        content = body.get("content")
+        if not isinstance(content, str):
+            raise RequestError("'content' must be a string", "content")
+        add_special = openai_request.bool_field(body, "add_special", False)
+        with_pieces = openai_request.bool_field(body, "with_pieces", False)
+        tokens = model.tokenize(content, add_special=add_special, parse_special=True)
+        if with_pieces:
+            return JSONResponse({"tokens": [{"id": t, "piece": model.detokenize([t])} for t in tokens]})
+        return JSONResponse({"tokens": tokens})
+
+    async def detokenize(request: Request) -> Response:
+        tokens = (await body_of(request)).get("tokens")
+        if not isinstance(tokens, list) or not all(openai_request.is_int(t) for t in tokens):
+            raise RequestError("'tokens' must be a list of token ids", "tokens")
+        if not all(0 <= t < model.n_vocab for t in tokens):
+            raise RequestError("'tokens' has ids outside the vocabulary", "tokens")
+        return JSONResponse({"content": model.detokenize(tokens)})
+
+    async def apply_template(request: Request) -> Response:
+        req = openai_request.chat_request(await body_of(request), model.n_vocab)
+        output_format = render_chat_format(
+            model, req.messages, req.tools or None,
+            enable_thinking=state.enable_thinking(req.enable_thinking),
+            parallel_tool_calls=req.parallel_tool_calls, tool_choice=req.tool_choice,
+            json_schema=req.json_schema, template_kwargs=req.template_kwargs)
+        return JSONResponse({"prompt": output_format.prompt})
+
+    thinks = _template_thinks(model)
+
+    async def props(request: Request) -> Response:
+        n_ctx = state.engine.n_ctx_slot
+        return JSONResponse({
+            "model_path": model.path,
+            "model_alias": state.model_name,
+            "n_ctx": n_ctx,
+            "total_slots": state.engine.stats()["n_slots"],
+            "default_generation_settings": {"n_ctx": n_ctx, "params": {"n_predict": state.config.n_predict}},
+            "chat_template": model.chat_template,
+            "chat_template_caps": {"supports_thinking": thinks},
+            "thinking": thinks and state.enable_thinking(None) is not False,
+            "reasoning_field": state.config.reasoning_field,
+            "bos_token": model.bos_token,
+            "eos_token": model.eos_token,
+            "modalities": {"vision": False, "audio": False},
+        })
+
+    return [
+        Route("/v1/chat/completions", handled(chat_completions), methods=["POST"]),
+        Route("/chat/completions", handled(chat_completions), methods=["POST"]),
+        Route("/v1/completions", handled(completions), methods=["POST"]),
+        Route("/completions", handled(completions), methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/models", models, methods=["GET"]),
+        Route("/tokenize", handled(tokenize), methods=["POST"]),
+        Route("/detokenize", handled(detokenize), methods=["POST"]),
+        Route("/apply-template", handled(apply_template), methods=["POST"]),
+        Route("/props", props, methods=["GET"]),
+    ]
+
+
+def _template_thinks(model: Any) -> bool:
+    """Whether the chat template reasons: it has a thinking switch, or opens a think block itself."""
+    probe = [{"role": "user", "content": "hi"}]
+    try:
+        on = render_chat_format(model, probe, enable_thinking=True)
+        off = render_chat_format(model, probe, enable_thinking=False)
+    except _core.ChatTemplateError:
+        return False
+    return on.prompt != off.prompt or "<think>" in on.generation_prompt

@@ -1,0 +1,66 @@
+#include "protocol/openai_completion_processor.h"
+
+#include "protocol/openai_json.h"
+
+namespace pyllm::protocol {
+
+namespace {
+
+const char * completion_finish_reason(FinishReason reason) {
+    return reason == FinishReason::length ? "length" : "stop";
+}
+
+}  // namespace
+
+OpenAICompletionProcessor::OpenAICompletionProcessor(OpenAIResponseOptions options) : options_(std::move(options)) {
+    head_ = "{\"id\":";
+    append_json_string(head_, options_.id);
+    head_ += ",\"object\":\"text_completion\",\"created\":";
+    head_ += std::to_string(options_.created);
+    head_ += ",\"model\":";
+    append_json_string(head_, options_.model);
+    head_ += ",\"choices\":";
+}
+
+void OpenAICompletionProcessor::on_start(const Usage &, std::vector<std::string> &) {}
+
+void OpenAICompletionProcessor::on_text(std::string_view text, std::vector<std::string> & out) {
+    if (!options_.stream) {
+        text_ += text;
+        return;
+    }
+    std::string chunk = head_;
+    chunk += "[{\"index\":0,\"text\":";
+    append_json_string(chunk, text);
+    chunk += ",\"logprobs\":null,\"finish_reason\":null}]}";
+    out.push_back(std::move(chunk));
+}
+
+void OpenAICompletionProcessor::on_finish(const FinishInfo & info, std::vector<std::string> & out) {
+    if (info.reason == FinishReason::error) {
+        out.push_back(openai_error_payload(info.error));
+        return;
+    }
+    const OpenAIUsage usage{info.usage.prompt_tokens, info.usage.cached_tokens, info.usage.completion_tokens};
+    std::string last = head_;
+    last += "[{\"index\":0,\"text\":";
+    append_json_string(last, options_.stream ? std::string_view() : std::string_view(text_));
+    last += ",\"logprobs\":null,\"finish_reason\":\"";
+    last += completion_finish_reason(info.reason);
+    last += "\"}]";
+    if (!options_.stream) {
+        last += ",\"usage\":";
+        append_openai_usage(last, usage);
+    }
+    last += '}';
+    out.push_back(std::move(last));
+    if (options_.stream && options_.include_usage) {
+        std::string chunk = head_;
+        chunk += "[],\"usage\":";
+        append_openai_usage(chunk, usage);
+        chunk += '}';
+        out.push_back(std::move(chunk));
+    }
+}
+
+}  // namespace pyllm::protocol

@@ -1,0 +1,28 @@
+// Hand-written JSON for the OpenAI encoders: they write a few fixed-shape objects per
+// token, where building a JSON tree and dumping it would cost more than the token.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pyllm::protocol {
+
+// Appends `text` as a JSON string literal (quotes included). Invalid UTF-8 becomes U+FFFD,
+// so a byte-level model output can never produce a payload the client fails to parse.
+void append_json_string(std::string & out, std::string_view text);
+
+struct OpenAIUsage {
+    int32_t prompt_tokens = 0;
+    int32_t cached_tokens = 0;
+    int32_t completion_tokens = 0;
+};
+
+// `{"prompt_tokens":..,"completion_tokens":..,"total_tokens":..,"prompt_tokens_details":{"cached_tokens":..}}`
+void append_openai_usage(std::string & out, const OpenAIUsage & usage);
+
+// `{"error":{"message":..,"type":"server_error","param":null,"code":null}}`: a failure after
+// the response began (the HTTP status is already sent for streams).
+std::string openai_error_payload(std::string_view message);
+
+}  // namespace pyllm::protocol
