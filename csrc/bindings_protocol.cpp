@@ -5,6 +5,7 @@
 
 #include "parse/chat_output_format.h"
 #include "parse/stream_parser.h"
+#include "protocol/anthropic_encoder.h"
 #include "protocol/chat_processor.h"
 #include "protocol/events_encoder.h"
 #include "protocol/processor_handle.h"
@@ -36,4 +37,16 @@ void bind_protocol(py::module_ & m) {
         },
         py::arg("output_format"),
         "Parser events and the finish as JSON objects, one per payload (Engine.chat).");
+
+    m.def(
+        "anthropic_processor",
+        [](const ChatOutputFormat & format, std::string message_id, std::string model, bool stream,
+           std::vector<std::string> stop_sequences) {
+            pyllm::protocol::AnthropicOptions options{std::move(message_id), std::move(model), stream,
+                                                      std::move(stop_sequences)};
+            return chat_processor(format, std::make_unique<pyllm::protocol::AnthropicEncoder>(std::move(options)));
+        },
+        py::arg("output_format"), py::arg("message_id"), py::arg("model"), py::arg("stream"),
+        py::arg("stop_sequences") = std::vector<std::string>{},
+        "Anthropic Messages API output: complete SSE frames when streaming, else one Message JSON at finish.");
 }
