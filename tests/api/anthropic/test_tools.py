@@ -67,7 +67,9 @@ def test_tool_result_round_trip(qwen3):
                              {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call["id"],
                                                            "content": result}]}]}
 
-    body = {**conversation([{"type": "text", "text": "Sunny, 21 C"}]), "grammar": 'root ::= "It is sunny."'}
+    # A forced answer (grammar) cannot be combined with a tool-call grammar: tool_choice none.
+    body = {**conversation([{"type": "text", "text": "Sunny, 21 C"}]), "tool_choice": {"type": "none"},
+            "grammar": 'root ::= "It is sunny."'}
     for m in (qwen3.create(body), qwen3.stream(body)):
         assert m["content"] == [{"type": "text", "text": "It is sunny."}] and m["stop_reason"] == "end_turn"
     # The result text reaches the prompt: a longer result is a longer prompt.
@@ -75,6 +77,6 @@ def test_tool_result_round_trip(qwen3):
     long = qwen3.post(conversation("Sunny with a light breeze from the west all afternoon"),
                       path="/v1/messages/count_tokens").json()["input_tokens"]
     assert long > short
-    failed = {**conversation("boom"), "grammar": 'root ::= "Sorry."'}
+    failed = {**conversation("boom"), "tool_choice": {"type": "none"}, "grammar": 'root ::= "Sorry."'}
     failed["messages"][-1]["content"][0]["is_error"] = True
     assert qwen3.create(failed)["content"][0]["text"] == "Sorry."
