@@ -128,7 +128,7 @@ void bind_engine(py::module_ & m) {
                std::vector<std::pair<std::string, std::string>> grammar_triggers, std::string json_schema,
                int n_probs, std::vector<llama_token> preserved_tokens,
                std::shared_ptr<pyllm::protocol::ProcessorHandle> processor,
-               std::shared_ptr<pyllm::parse::ChatOutputFormat> chat) {
+               std::shared_ptr<pyllm::parse::ChatOutputFormat> chat, int reasoning_budget_tokens) {
                 pyllm::TaskParams p;
                 p.max_tokens = max_tokens;
                 auto & s = p.sampling;
@@ -144,6 +144,7 @@ void bind_engine(py::module_ & m) {
                 for (auto [tok, bias] : logit_bias) s.logit_bias.push_back({tok, bias});
                 s.ignore_eos = ignore_eos;
                 s.n_probs = n_probs;
+                s.reasoning_budget_tokens = reasoning_budget_tokens;
                 if (!grammar.empty()) s.grammar = common_grammar(COMMON_GRAMMAR_TYPE_USER, std::move(grammar));
                 s.grammar_lazy = grammar_lazy;
                 for (auto & [type, value] : grammar_triggers) {
@@ -183,7 +184,7 @@ void bind_engine(py::module_ & m) {
             py::arg("grammar_triggers") = std::vector<std::pair<std::string, std::string>>{},
             py::arg("json_schema") = "", py::arg("n_probs") = 0,
             py::arg("preserved_tokens") = std::vector<llama_token>{}, py::arg("processor") = nullptr,
-            py::arg("chat") = nullptr)
+            py::arg("chat") = nullptr, py::arg("reasoning_budget_tokens") = -1)
         .def_property_readonly("wakeup_fd", [](Engine & e) { return e.ready().fd(); })
         .def_property_readonly("n_ctx_slot", &Engine::n_ctx_slot)
         .def("watch", [](Engine & e, const std::shared_ptr<Task> & t) { e.ready().watch(t); }, py::arg("task"))

@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "parse/chat_output_format.h"
 #include "parse/stream_parser.h"
+#include "protocol/anthropic_encoder.h"
 #include "protocol/chat_processor.h"
 #include "protocol/events_encoder.h"
 #include "protocol/openai_chat_encoder.h"
@@ -98,4 +99,14 @@ void bind_protocol(py::module_ & m) {
         py::arg("processor"), py::arg("pieces"), py::arg("finish_reason") = "stop", py::arg("prompt_tokens") = 0,
         "Run a processor over text pieces without an engine, as if each were one token: (payloads, "
         "nanoseconds per piece). For protocol tests that replay chunkings, and the encoder benchmark.");
+        "anthropic_processor",
+        [](const ChatOutputFormat & format, std::string message_id, std::string model, bool stream,
+           std::vector<std::string> stop_sequences) {
+            pyllm::protocol::AnthropicOptions options{std::move(message_id), std::move(model), stream,
+                                                      std::move(stop_sequences)};
+            return chat_processor(format, std::make_unique<pyllm::protocol::AnthropicEncoder>(std::move(options)));
+        },
+        py::arg("output_format"), py::arg("message_id"), py::arg("model"), py::arg("stream"),
+        py::arg("stop_sequences") = std::vector<std::string>{},
+        "Anthropic Messages API output: complete SSE frames when streaming, else one Message JSON at finish.");
 }

@@ -273,6 +273,7 @@ class Engine:
         preserved_tokens: Sequence[int] | None = None,
         processor: Any = None,
         chat: Any = None,
+        reasoning_budget_tokens: int | None = None,
     ) -> Task:
         """Queue a generation. Raises ContextOverflowError, EngineOverloadedError or InvalidRequestError.
 
@@ -282,6 +283,7 @@ class Engine:
         ``preserved_tokens`` are special tokens rendered as text in the output.
         ``chat`` (a rendered chat request) supplies the prompt when ``prompt`` is empty, and
         its tool-call grammar, stops and markers; ``processor`` turns the output into payloads.
+        ``reasoning_budget_tokens`` (with ``chat``) bounds the thinking of a reasoning template.
         """
         if isinstance(json_schema, Mapping):
             json_schema = json.dumps(json_schema)
@@ -308,6 +310,7 @@ class Engine:
             preserved_tokens=list(preserved_tokens or []),
             processor=processor,
             chat=chat,
+            reasoning_budget_tokens=-1 if reasoning_budget_tokens is None else reasoning_budget_tokens,
         )
         return Task(self._bridge, native)
 

@@ -83,6 +83,16 @@ void apply_chat_format(const Model & model, const parse::ChatOutputFormat & form
         }
     }
     s.generation_prompt = chat.generation_prompt;
+    // A reasoning budget, as llama-server applies it: past the budget the sampler forces
+    // the template's end-of-thinking tag. Templates without thinking tags have no budget.
+    if (s.reasoning_budget_tokens >= 0 && !chat.thinking_start_tag.empty() && !chat.thinking_end_tags.empty()) {
+        s.reasoning_budget_start = model.tokenize(chat.thinking_start_tag, false, true);
+        s.reasoning_budget_end.clear();
+        for (const auto & tag : chat.thinking_end_tags) {
+            if (!tag.empty()) s.reasoning_budget_end.push_back(model.tokenize(tag, false, true));
+        }
+        if (!s.reasoning_budget_end.empty()) s.reasoning_budget_forced = s.reasoning_budget_end.front();
+    }
     for (const auto & stop : chat.additional_stops) {
         if (std::find(params.stop.begin(), params.stop.end(), stop) == params.stop.end()) params.stop.push_back(stop);
     }

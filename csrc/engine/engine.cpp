@@ -140,7 +140,7 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
     const auto & sp = params.sampling;
     params.plain_greedy = sp.temp <= 0.0f && sp.grammar.empty() && sp.logit_bias.empty() && !sp.ignore_eos &&
                           sp.penalty_repeat == 1.0f && sp.penalty_freq == 0.0f && sp.penalty_present == 0.0f &&
-                          sp.dry_multiplier == 0.0f;
+                          sp.dry_multiplier == 0.0f && sp.reasoning_budget_tokens < 0;
     common_sampler * sampler = nullptr;
     {
         LogCapture log;  // the grammar parser says what is wrong only in the log
