@@ -99,6 +99,8 @@ void bind_protocol(py::module_ & m) {
         py::arg("processor"), py::arg("pieces"), py::arg("finish_reason") = "stop", py::arg("prompt_tokens") = 0,
         "Run a processor over text pieces without an engine, as if each were one token: (payloads, "
         "nanoseconds per piece). For protocol tests that replay chunkings, and the encoder benchmark.");
+
+    m.def(
         "anthropic_processor",
         [](const ChatOutputFormat & format, std::string message_id, std::string model, bool stream,
            std::vector<std::string> stop_sequences) {
