@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "json.h"
-#include "protocol/anthropic_json.h"
+#include "protocol/json_string.h"
 
 namespace pyllm::protocol {
 

@@ -6,11 +6,9 @@
 #include <string>
 #include <string_view>
 
-namespace pyllm::protocol {
+#include "protocol/json_string.h"
 
-// Appends `text` as a JSON string literal (quotes included). Invalid UTF-8 becomes U+FFFD,
-// so a byte-level model output can never produce a payload the client fails to parse.
-void append_json_string(std::string & out, std::string_view text);
+namespace pyllm::protocol {
 
 struct OpenAIUsage {
     int32_t prompt_tokens = 0;
