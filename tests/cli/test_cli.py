@@ -1,10 +1,16 @@
 import json
 import subprocess
 import sys
+import tempfile
+
+# Outside the checkout: from its root, `python -m pyllm` would import the source tree's
+# pyllm/ (which has no built extension) instead of the installed package.
+OUTSIDE = tempfile.gettempdir()
 
 
-def run(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pyllm", *args], capture_output=True, text=True, timeout=120, **kw)
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pyllm", *args], capture_output=True, text=True, timeout=120,
+                          cwd=OUTSIDE)
 
 
 def test_info_prints_model_and_build_facts():
@@ -28,7 +34,7 @@ def test_missing_default_model_package_says_how_to_install():
         "import pyllm\n"
         "try:\n    pyllm.default_model_path()\nexcept pyllm.DefaultModelMissingError as e:\n    print(e)\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=OUTSIDE)
     assert "pip install 'pyllm[model]'" in r.stdout
 
 
