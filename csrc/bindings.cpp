@@ -107,6 +107,7 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("eos_token", &Model::eos_token)
         .def_property_readonly("add_bos", &Model::add_bos)
         .def("metadata", &Model::metadata)
+        .def("chat_template_caps", &Model::chat_template_caps)
         .def("tokenize", &Model::tokenize, py::arg("text"), py::arg("add_special"), py::arg("parse_special"),
              py::call_guard<py::gil_scoped_release>())
         .def("detokenize",

@@ -111,6 +111,10 @@ std::map<std::string, std::string> Model::metadata() const {
     return out;
 }
 
+std::map<std::string, bool> Model::chat_template_caps() const {
+    return common_chat_templates_get_caps(templates_.get());
+}
+
 std::string Model::chat_template_source() const {
     return common_chat_templates_source(templates_.get());
 }

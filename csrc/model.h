@@ -63,6 +63,9 @@ public:
     uint64_t size_bytes() const;
     std::map<std::string, std::string> metadata() const;
     std::string chat_template_source() const;
+    // What llama.cpp detected the template can do: supports_tools, supports_tool_calls,
+    // supports_system_role, supports_parallel_tool_calls, ...
+    std::map<std::string, bool> chat_template_caps() const;
     // Text of the BOS / EOS tokens as templates see them ("" when the vocabulary has none).
     std::string bos_token() const;
     std::string eos_token() const;

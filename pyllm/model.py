@@ -109,6 +109,10 @@ class Model:
         """Whether tokenizing with ``add_special=True`` prepends BOS (templates' own BOS is then dropped)."""
         return self._native.add_bos
 
+    def chat_template_caps(self) -> dict[str, bool]:
+        """What llama.cpp detected the chat template can do (``supports_tool_calls``, ...)."""
+        return self._native.chat_template_caps()
+
     def metadata(self) -> dict[str, str]:
         """Every GGUF key/value pair, values rendered as strings (long arrays are elided by llama.cpp)."""
         return self._native.metadata()

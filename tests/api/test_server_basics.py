@@ -25,3 +25,32 @@ def test_unknown_route_is_404_in_openai_shape(server):
     assert r.status_code == 404
     err = r.json()["error"]
     assert err["type"] == "not_found_error" and err["message"]
+
+
+WEATHER_OPENAI = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+WEATHER_ANTHROPIC = {"name": "get_weather", "input_schema": WEATHER_OPENAI["function"]["parameters"]}
+
+
+def test_tools_on_a_template_without_tool_support_are_refused_not_dropped(server):
+    # The default GGUF has no template; ChatML cannot carry tools. A silent drop would
+    # leave the client waiting for a call that can never come.
+    r = httpx.post(server.base_url + "/v1/chat/completions", json={
+        "messages": [{"role": "user", "content": "Weather in Paris?"}], "tools": [WEATHER_OPENAI],
+        "max_tokens": 4})
+    assert r.status_code == 400
+    assert "does not support tools" in r.json()["error"]["message"]
+    r = httpx.post(server.base_url + "/v1/messages", json={
+        "model": "any", "max_tokens": 4, "messages": [{"role": "user", "content": "Weather in Paris?"}],
+        "tools": [WEATHER_ANTHROPIC]})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+    assert "does not support tools" in body["error"]["message"]
+
+
+def test_tools_with_tool_choice_none_are_served(server):
+    r = httpx.post(server.base_url + "/v1/chat/completions", json={
+        "messages": [{"role": "user", "content": "Hi"}], "tools": [WEATHER_OPENAI], "tool_choice": "none",
+        "max_tokens": 4})
+    assert r.status_code == 200
