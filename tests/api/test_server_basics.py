@@ -37,12 +37,12 @@ def test_tools_on_a_template_without_tool_support_are_refused_not_dropped(server
     # leave the client waiting for a call that can never come.
     r = httpx.post(server.base_url + "/v1/chat/completions", json={
         "messages": [{"role": "user", "content": "Weather in Paris?"}], "tools": [WEATHER_OPENAI],
-        "max_tokens": 4})
+        "max_tokens": 4}, timeout=120)
     assert r.status_code == 400
     assert "does not support tools" in r.json()["error"]["message"]
     r = httpx.post(server.base_url + "/v1/messages", json={
         "model": "any", "max_tokens": 4, "messages": [{"role": "user", "content": "Weather in Paris?"}],
-        "tools": [WEATHER_ANTHROPIC]})
+        "tools": [WEATHER_ANTHROPIC]}, timeout=120)
     assert r.status_code == 400
     body = r.json()
     assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
@@ -52,5 +52,5 @@ def test_tools_on_a_template_without_tool_support_are_refused_not_dropped(server
 def test_tools_with_tool_choice_none_are_served(server):
     r = httpx.post(server.base_url + "/v1/chat/completions", json={
         "messages": [{"role": "user", "content": "Hi"}], "tools": [WEATHER_OPENAI], "tool_choice": "none",
-        "max_tokens": 4})
+        "max_tokens": 4}, timeout=120)
     assert r.status_code == 200
