@@ -13,13 +13,8 @@ OpenAIUsage openai_usage(const Usage & u) { return {u.prompt_tokens, u.cached_to
 }  // namespace
 
 OpenAIChatEncoder::OpenAIChatEncoder(OpenAIResponseOptions options) : options_(std::move(options)) {
-    chunk_head_ = "{\"id\":";
-    append_json_string(chunk_head_, options_.id);
-    chunk_head_ += ",\"object\":\"chat.completion.chunk\",\"created\":";
-    chunk_head_ += std::to_string(options_.created);
-    chunk_head_ += ",\"model\":";
-    append_json_string(chunk_head_, options_.model);
-    chunk_head_ += ",\"choices\":[{\"index\":0,\"delta\":";
+    chunk_head_ = openai_object_head(options_.id, options_.created, options_.model, "chat.completion.chunk");
+    chunk_head_ += "[{\"index\":0,\"delta\":";
 }
 
 void OpenAIChatEncoder::push_delta(std::string_view delta, std::vector<std::string> & out) const {

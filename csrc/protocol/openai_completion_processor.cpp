@@ -13,13 +13,7 @@ const char * completion_finish_reason(FinishReason reason) {
 }  // namespace
 
 OpenAICompletionProcessor::OpenAICompletionProcessor(OpenAIResponseOptions options) : options_(std::move(options)) {
-    head_ = "{\"id\":";
-    append_json_string(head_, options_.id);
-    head_ += ",\"object\":\"text_completion\",\"created\":";
-    head_ += std::to_string(options_.created);
-    head_ += ",\"model\":";
-    append_json_string(head_, options_.model);
-    head_ += ",\"choices\":";
+    head_ = openai_object_head(options_.id, options_.created, options_.model, "text_completion");
 }
 
 void OpenAICompletionProcessor::on_start(const Usage &, std::vector<std::string> &) {}

@@ -16,6 +16,19 @@ void append_openai_usage(std::string & out, const OpenAIUsage & u) {
     out += "}}";
 }
 
+std::string openai_object_head(std::string_view id, int64_t created, std::string_view model, std::string_view object) {
+    std::string head = "{\"id\":";
+    append_json_string(head, id);
+    head += ",\"object\":";
+    append_json_string(head, object);
+    head += ",\"created\":";
+    head += std::to_string(created);
+    head += ",\"model\":";
+    append_json_string(head, model);
+    head += ",\"choices\":";
+    return head;
+}
+
 std::string openai_error_payload(std::string_view message) {
     std::string out = "{\"error\":{\"message\":";
     append_json_string(out, message);

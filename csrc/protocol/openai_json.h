@@ -19,6 +19,10 @@ struct OpenAIUsage {
 // `{"prompt_tokens":..,"completion_tokens":..,"total_tokens":..,"prompt_tokens_details":{"cached_tokens":..}}`
 void append_openai_usage(std::string & out, const OpenAIUsage & usage);
 
+// `{"id":..,"object":..,"created":..,"model":..,"choices":`: the constant start of every
+// chunk (or object) of one response.
+std::string openai_object_head(std::string_view id, int64_t created, std::string_view model, std::string_view object);
+
 // `{"error":{"message":..,"type":"server_error","param":null,"code":null}}`: a failure after
 // the response began (the HTTP status is already sent for streams).
 std::string openai_error_payload(std::string_view message);
