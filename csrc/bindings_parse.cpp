@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "model.h"
 #include "parse/chat_output_format.h"
+#include "parse/generic_tool_calls.h"
 #include "parse/parser_bench.h"
 #include "parse/reference_parser.h"
 #include "parse/stream_parser.h"
@@ -91,13 +92,37 @@ void bind_parse(py::module_ & m) {
                  auto f = std::make_shared<ChatOutputFormat>();
                  {
                      py::gil_scoped_release nogil;
-                     f->params = model.render_chat(in);
-                     if (!in.tools_json.empty()) {
-                         f->tools = common_chat_tools_parse_oaicompat(common_json::parse(in.tools_json));
-                     }
                      f->extract_reasoning = extract_reasoning;
-                     f->tool_call_required = in.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED && !f->tools.empty();
                      f->parallel_tool_calls = parallel_tool_calls;
+                     if (!in.tools_json.empty()) {
+                         try {
+                             f->tools = common_chat_tools_parse_oaicompat(common_json::parse(in.tools_json));
+                         } catch (const std::exception & e) {
+                             throw pyllm::ChatTemplateError(std::string("invalid tools: ") + e.what());
+                         }
+                     }
+                     f->tool_call_required = in.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED && !f->tools.empty();
+                     f->generic_tool_calls = !f->tools.empty() && in.tool_choice != COMMON_CHAT_TOOL_CHOICE_NONE &&
+                                             !model.chat_template_caps().at("supports_tool_calls");
+                     if (f->generic_tool_calls) {
+                         // The template cannot carry tools: describe them in the prompt instead.
+                         try {
+                             in.messages_json =
+                                 describe_tools_in_messages(common_json::parse(in.messages_json), f->tools).dump();
+                         } catch (const std::exception & e) {
+                             throw pyllm::ChatTemplateError(std::string("invalid chat messages: ") + e.what());
+                         }
+                         in.tools_json.clear();
+                         in.tool_choice = COMMON_CHAT_TOOL_CHOICE_AUTO;
+                     }
+                     f->params = model.render_chat(in);
+                     if (f->generic_tool_calls) {
+                         try {
+                             set_generic_tool_grammar(f->params, f->tools, f->tool_call_required, parallel_tool_calls);
+                         } catch (const std::invalid_argument & e) {
+                             throw pyllm::InvalidRequestError(e.what());
+                         }
+                     }
                      f->reference = reference_parser_params(f->params, extract_reasoning);
                  }
                  return f;
@@ -133,7 +158,7 @@ void bind_parse(py::module_ & m) {
              [](const ChatOutputFormat & f, const py::iterable & pieces, bool force_reference) {
                  auto v = pieces_from_py(pieces);
                  py::gil_scoped_release nogil;
-                 return time_stream_parser(f.params, f.tools, {f.extract_reasoning, force_reference}, v);
+                 return time_stream_parser(f.params, f.tools, f.parser_options(force_reference), v);
              },
              py::arg("pieces"), py::arg("force_reference") = false)
         .def("time_server_reparse",
@@ -146,8 +171,7 @@ void bind_parse(py::module_ & m) {
 
     py::class_<StreamParser>(m, "StreamParser")
         .def(py::init([](const ChatOutputFormat & f, bool force_reference) {
-                 return std::make_unique<StreamParser>(f.params, f.tools,
-                                                       StreamParserOptions{f.extract_reasoning, force_reference});
+                 return std::make_unique<StreamParser>(f.params, f.tools, f.parser_options(force_reference));
              }),
              py::arg("output_format"), py::arg("force_reference") = false)
         .def_property_readonly("family", &StreamParser::family)

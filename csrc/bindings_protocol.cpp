@@ -24,7 +24,7 @@ namespace {
 
 std::shared_ptr<ProcessorHandle> chat_processor(const ChatOutputFormat & format,
                                                 std::unique_ptr<pyllm::protocol::StreamEncoder> encoder) {
-    pyllm::parse::StreamParser parser(format.params, format.tools, {format.extract_reasoning, false});
+    pyllm::parse::StreamParser parser(format.params, format.tools, format.parser_options());
     auto handle = std::make_shared<ProcessorHandle>();
     handle->processor = std::make_unique<pyllm::protocol::ChatProcessor>(std::move(parser), std::move(encoder));
     return handle;

@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -168,11 +170,22 @@ common_chat_params Model::render_chat(const ChatInputs & inputs) const {
     in.add_generation_prompt = inputs.add_generation_prompt;
     in.chat_template_kwargs = inputs.kwargs;
     in.use_jinja = true;
+    common_chat_params params;
     try {
-        return common_chat_templates_apply(templates_.get(), in);
+        params = common_chat_templates_apply(templates_.get(), in);
     } catch (const std::exception & e) {
         throw ChatTemplateError(std::string("chat template failed to render: ") + e.what());
     }
+    if (!common_chat_templates_was_explicit(templates_.get())) {
+        // The model names no template, so llama.cpp renders ChatML. Its end-of-turn marker is
+        // rarely a token of such a model: without this stop the answer runs on into new turns.
+        const std::string end_of_turn = "<|im_end|>";
+        if (std::find(params.additional_stops.begin(), params.additional_stops.end(), end_of_turn) ==
+            params.additional_stops.end()) {
+            params.additional_stops.push_back(end_of_turn);
+        }
+    }
+    return params;
 }
 
 }  // namespace pyllm

@@ -67,7 +67,7 @@ def render_chat_format(
     prefill = bool(messages) and messages[-1].get("role") == "assistant"
     if prefill:
         _open_think_as_reasoning(messages[-1])
-    output_format = _core.ChatOutputFormat(
+    return _core.ChatOutputFormat(
         model._native,
         json.dumps(messages),
         json.dumps(list(tools)) if tools else "",
@@ -79,14 +79,6 @@ def render_chat_format(
         json_schema=json.dumps(json_schema) if json_schema else "",
         template_kwargs={k: json.dumps(v) for k, v in (template_kwargs or {}).items()},
     )
-    if tools and tool_choice != "none" and not model.chat_template_caps().get("supports_tool_calls", False):
-        # The template has no tool-call syntax (e.g. the ChatML fallback): llama.cpp would
-        # render the prompt without the tools and never parse a call. Say so instead.
-        raise _core.ChatTemplateError(
-            "this model's chat template does not support tools; serve it with a tool-capable "
-            "template (--chat-template-file) or send tool_choice 'none'"
-        )
-    return output_format
 
 
 class ChatEvents:

@@ -321,6 +321,7 @@ class Engine:
         *,
         enable_thinking: bool | None = None,
         tool_choice: str = "auto",
+        parallel_tool_calls: bool = True,
         **params: Any,
     ) -> ChatEvents:
         """Run a conversation through the model's chat template; iterate the parsed events.
@@ -330,7 +331,8 @@ class Engine:
         of :meth:`submit`.
         """
         output_format = render_chat_format(
-            self.model, messages, tools, enable_thinking=enable_thinking, tool_choice=tool_choice
+            self.model, messages, tools, enable_thinking=enable_thinking, tool_choice=tool_choice,
+            parallel_tool_calls=parallel_tool_calls,
         )
         return ChatEvents(self.submit_chat(output_format, _core.events_processor(output_format), **params))
 

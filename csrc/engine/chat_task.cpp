@@ -1,6 +1,5 @@
 #include "engine/chat_task.h"
 
-#include <algorithm>
 #include <regex>
 
 #include "errors.h"
@@ -63,7 +62,7 @@ void apply_chat_format(const Model & model, const parse::ChatOutputFormat & form
             throw InvalidRequestError("a custom grammar or JSON schema cannot be combined with tool calls");
         }
         s.grammar = common_grammar(COMMON_GRAMMAR_TYPE_TOOL_CALLS,
-                                   format.tool_call_required
+                                   format.tool_call_required && !format.generic_tool_calls
                                        ? forced_call_grammar(chat.grammar, !format.parallel_tool_calls)
                                        : chat.grammar);
         s.grammar_lazy = chat.grammar_lazy;
@@ -93,9 +92,7 @@ void apply_chat_format(const Model & model, const parse::ChatOutputFormat & form
         }
         if (!s.reasoning_budget_end.empty()) s.reasoning_budget_forced = s.reasoning_budget_end.front();
     }
-    for (const auto & stop : chat.additional_stops) {
-        if (std::find(params.stop.begin(), params.stop.end(), stop) == params.stop.end()) params.stop.push_back(stop);
-    }
+    params.end_of_turn = chat.additional_stops;
 }
 
 }  // namespace pyllm

@@ -251,7 +251,9 @@ void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
     slot.i_batch = -1;
     slot.n_generated = 0;
     slot.first_token_seen = false;
-    slot.text = std::make_unique<TextStream>(task->params().stop);
+    std::vector<std::string> stops = task->params().stop;
+    stops.insert(stops.end(), task->params().end_of_turn.begin(), task->params().end_of_turn.end());
+    slot.text = std::make_unique<TextStream>(std::move(stops));
     // Penalties look back over recent tokens, the prompt's included (as llama-server does).
     const int32_t last_n = task->params().sampling.penalty_last_n;
     const size_t from = last_n < 0 ? 0 : prompt.size() - std::min(prompt.size(), static_cast<size_t>(last_n));
@@ -368,8 +370,13 @@ void Engine::sample(Slot & slot) {
     const bool render = params.sampling.preserved_tokens.count(token) > 0;
     const std::string piece = common_token_to_piece(vocab, token, render);
     ready_.notify(slot.task, task.emit_text(slot.text->push(piece)));
-    if (slot.text->stop()) {
-        release(slot, FinishReason::stop_sequence, *slot.text->stop());
+    if (const auto & stop = slot.text->stop()) {
+        const auto & client_stops = params.stop;
+        if (std::find(client_stops.begin(), client_stops.end(), *stop) == client_stops.end()) {
+            release(slot, FinishReason::stop);  // the template's end of turn
+        } else {
+            release(slot, FinishReason::stop_sequence, *stop);
+        }
         return;
     }
     const bool at_max = params.max_tokens >= 0 && slot.n_generated >= params.max_tokens;

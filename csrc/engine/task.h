@@ -25,6 +25,9 @@ struct TaskParams {
     common_params_sampling sampling;  // temperature, top_p/k, min_p, seed, penalties, bias, grammar...
     std::string json_schema;          // JSON text; compiled to a grammar at submit
     std::vector<std::string> stop;    // stop strings: never emitted, not even partially
+    // The chat template's end-of-turn strings: held back like stop strings, but the answer
+    // ends as at end of generation (finish reason stop), not at a client's stop sequence.
+    std::vector<std::string> end_of_turn;
     std::vector<llama_token> preserved_tokens;  // special tokens rendered as text (parser markers)
     bool plain_greedy = false;  // set at submit: arg-max with nothing else in the chain
 };

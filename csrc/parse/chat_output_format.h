@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "chat.h"
+#include "stream_parser.h"
 
 namespace pyllm::parse {
 
@@ -14,7 +15,12 @@ struct ChatOutputFormat {
     bool extract_reasoning = true;
     bool tool_call_required = false;  // tool_choice required / a named tool: no text before the call
     bool parallel_tool_calls = true;
+    bool generic_tool_calls = false;  // tools described in the prompt (generic_tool_calls.h)
     common_chat_parser_params reference;  // llama.cpp's parser, for fallback and tests
+
+    StreamParserOptions parser_options(bool force_reference = false) const {
+        return {extract_reasoning, force_reference, generic_tool_calls};
+    }
 };
 
 }  // namespace pyllm::parse

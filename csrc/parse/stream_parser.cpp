@@ -1,12 +1,19 @@
 #include "stream_parser.h"
 
 #include "format_detection.h"
+#include "generic_tool_calls.h"
 #include "reference_parser.h"
 
 namespace pyllm::parse {
 
 StreamParser::StreamParser(const common_chat_params & params, const std::vector<common_chat_tool> & tools,
                            const StreamParserOptions & options) {
+    if (options.generic_tool_calls) {
+        // llama.cpp's parser knows nothing of these calls: there is no reference to fall back to.
+        impl_ = make_generic_tool_parser(params, tools);
+        family_ = "generic";
+        return;
+    }
     if (!options.force_reference) {
         if (auto native = make_native_parser(params, tools)) {
             impl_ = std::move(native->parser);

@@ -29,6 +29,8 @@ struct StreamParserOptions {
     bool extract_reasoning = true;
     // Use llama.cpp's parser even where a native module exists (benchmarks, diagnosis).
     bool force_reference = false;
+    // The template has no tool-call syntax: calls use the generic form (generic_tool_calls.h).
+    bool generic_tool_calls = false;
 };
 
 class StreamParser {

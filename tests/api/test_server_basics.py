@@ -1,3 +1,5 @@
+import json
+
 import httpx
 
 
@@ -32,21 +34,26 @@ WEATHER_OPENAI = {"type": "function", "function": {"name": "get_weather", "param
 WEATHER_ANTHROPIC = {"name": "get_weather", "input_schema": WEATHER_OPENAI["function"]["parameters"]}
 
 
-def test_tools_on_a_template_without_tool_support_are_refused_not_dropped(server):
-    # The default GGUF has no template; ChatML cannot carry tools. A silent drop would
-    # leave the client waiting for a call that can never come.
+def test_tools_on_a_template_without_tool_support_are_described_not_dropped(server):
+    # The default GGUF has no template and ChatML has no tool syntax: llama-server would drop
+    # the tools silently. Here they are described in the prompt and a call is parsed.
     r = httpx.post(server.base_url + "/v1/chat/completions", json={
         "messages": [{"role": "user", "content": "Weather in Paris?"}], "tools": [WEATHER_OPENAI],
-        "max_tokens": 4}, timeout=120)
-    assert r.status_code == 400
-    assert "does not support tools" in r.json()["error"]["message"]
+        "tool_choice": "required", "parallel_tool_calls": False, "max_tokens": 60, "temperature": 0}, timeout=120)
+    assert r.status_code == 200
+    choice = r.json()["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    (call,) = choice["message"]["tool_calls"]
+    assert call["function"]["name"] == "get_weather" and "city" in json.loads(call["function"]["arguments"])
     r = httpx.post(server.base_url + "/v1/messages", json={
-        "model": "any", "max_tokens": 4, "messages": [{"role": "user", "content": "Weather in Paris?"}],
-        "tools": [WEATHER_ANTHROPIC]}, timeout=120)
-    assert r.status_code == 400
+        "model": "any", "max_tokens": 60, "messages": [{"role": "user", "content": "Weather in Paris?"}],
+        "tools": [WEATHER_ANTHROPIC], "tool_choice": {"type": "any", "disable_parallel_tool_use": True},
+        "temperature": 0}, timeout=120)
+    assert r.status_code == 200
     body = r.json()
-    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
-    assert "does not support tools" in body["error"]["message"]
+    assert body["stop_reason"] == "tool_use"
+    (block,) = body["content"]
+    assert block["type"] == "tool_use" and block["name"] == "get_weather" and isinstance(block["input"]["city"], str)
 
 
 def test_tools_with_tool_choice_none_are_served(server):

@@ -20,9 +20,16 @@ def _assert_valid_call(name, arguments, expected_name=None):
     assert all(isinstance(args[k], str) for k in tool[name]["required"])
 
 
+@pytest.fixture(params=["qwen3-template", "template-without-tools"])
+def tool_server(request):
+    """A template with its own tool-call syntax, and the default ChatML fallback, which has
+    none: its tools are described in the system prompt and calls use a generic form."""
+    return request.getfixturevalue("qwen3_server" if request.param == "qwen3-template" else "server")
+
+
 @pytest.mark.parametrize("tool_choice", ["required", {"type": "function", "function": {"name": "get_time"}}])
-def test_forced_call_is_valid_non_stream(qwen3_server, tool_choice):
-    r = chat(qwen3_server, messages=ASK, tools=TOOLS, tool_choice=tool_choice, parallel_tool_calls=False,
+def test_forced_call_is_valid_non_stream(tool_server, tool_choice):
+    r = chat(tool_server, messages=ASK, tools=TOOLS, tool_choice=tool_choice, parallel_tool_calls=False,
              max_tokens=80, temperature=0).json()
     choice = r["choices"][0]
     assert choice["finish_reason"] == "tool_calls" and choice["message"]["content"] is None
@@ -33,8 +40,8 @@ def test_forced_call_is_valid_non_stream(qwen3_server, tool_choice):
 
 
 @pytest.mark.parametrize("tool_choice", ["required", {"type": "function", "function": {"name": "get_time"}}])
-def test_forced_call_is_valid_stream_name_sent_once(qwen3_server, tool_choice):
-    chunks = list(stream_chunks(qwen3_server, messages=ASK, tools=TOOLS, tool_choice=tool_choice,
+def test_forced_call_is_valid_stream_name_sent_once(tool_server, tool_choice):
+    chunks = list(stream_chunks(tool_server, messages=ASK, tools=TOOLS, tool_choice=tool_choice,
                                 parallel_tool_calls=False, max_tokens=80, temperature=0))
     message = merge_stream(chunks)
     assert message["finish_reason"] == "tool_calls" and message["content"] == ""
@@ -46,23 +53,23 @@ def test_forced_call_is_valid_stream_name_sent_once(qwen3_server, tool_choice):
     assert first["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] == ""
 
 
-def test_sdk_parses_a_forced_call(qwen3_server):
-    r = sdk(qwen3_server).chat.completions.create(model="m", messages=ASK, tools=TOOLS, tool_choice="required",
+def test_sdk_parses_a_forced_call(tool_server):
+    r = sdk(tool_server).chat.completions.create(model="m", messages=ASK, tools=TOOLS, tool_choice="required",
                                                   parallel_tool_calls=False, max_tokens=80, temperature=0)
     call = r.choices[0].message.tool_calls[0]
     _assert_valid_call(call.function.name, call.function.arguments)
 
 
-def test_truncated_call_finishes_with_length_not_tool_calls(qwen3_server):
-    r = chat(qwen3_server, messages=ASK, tools=TOOLS, tool_choice="required", max_tokens=6, temperature=0).json()
+def test_truncated_call_finishes_with_length_not_tool_calls(tool_server):
+    r = chat(tool_server, messages=ASK, tools=TOOLS, tool_choice="required", max_tokens=6, temperature=0).json()
     assert r["choices"][0]["finish_reason"] == "length"
-    message = merge_stream(list(stream_chunks(qwen3_server, messages=ASK, tools=TOOLS, tool_choice="required",
+    message = merge_stream(list(stream_chunks(tool_server, messages=ASK, tools=TOOLS, tool_choice="required",
                                               max_tokens=6, temperature=0)))
     assert message["finish_reason"] == "length"
 
 
-def test_tool_choice_none_yields_no_call(qwen3_server):
-    r = chat(qwen3_server, messages=ASK, tools=TOOLS, tool_choice="none", max_tokens=10, temperature=0,
+def test_tool_choice_none_yields_no_call(tool_server):
+    r = chat(tool_server, messages=ASK, tools=TOOLS, tool_choice="none", max_tokens=10, temperature=0,
              ).json()
     assert "tool_calls" not in r["choices"][0]["message"] and r["choices"][0]["finish_reason"] != "tool_calls"
 
