@@ -74,6 +74,7 @@ PYBIND11_MODULE(_core, m) {
     m.def("build_info", [] { return build_info_to_dict(pyllm::build_info()); });
     m.def("set_log_level", &pyllm::set_log_level, py::arg("level"));
     m.def("log_level", &pyllm::log_level);
+    m.def("add_rpc_servers", &pyllm::add_rpc_servers, py::arg("endpoints"));
 
     py::class_<Model, std::shared_ptr<Model>>(m, "Model")
         .def(py::init([](const std::string & path, int n_gpu_layers, int main_gpu, bool use_mmap,

@@ -89,9 +89,9 @@ void bind_engine(py::module_ & m) {
                  d["decode_ms"] = x.decode_ms;
                  return d;
              })
-        .def("logprobs", [](const Task & t) {
+        .def("logprobs", [](const Task & t, size_t start) {
             py::list out;
-            for (const auto & p : t.logprobs()) {
+            for (const auto & p : t.logprobs(start)) {
                 py::list top;
                 for (const auto & c : p.top) top.append(py::make_tuple(c.token, c.logprob));
                 py::dict d;
@@ -101,7 +101,7 @@ void bind_engine(py::module_ & m) {
                 out.append(d);
             }
             return out;
-        });
+        }, py::arg("start") = 0);
 
     py::class_<Engine, std::shared_ptr<Engine>>(m, "Engine")
         .def(py::init([](std::shared_ptr<pyllm::Model> model, int n_parallel, int n_ctx, int n_batch, int n_threads,

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 
 #include "build-info.h"
 #include "ggml-backend.h"
@@ -109,6 +110,25 @@ BuildInfo build_info() {
     }
     info.system_info = llama_print_system_info();
     return info;
+}
+
+void add_rpc_servers(const std::vector<std::string> & endpoints) {
+    init_runtime();
+    ggml_backend_reg_t rpc = ggml_backend_reg_by_name("RPC");
+    if (!rpc) {
+        throw std::invalid_argument("this build has no RPC backend; rebuild with -C cmake.define.GGML_RPC=ON");
+    }
+    using add_server_fn = ggml_backend_reg_t (*)(const char * endpoint);
+    auto add_server = reinterpret_cast<add_server_fn>(ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_add_server"));
+    if (!add_server) {
+        throw std::invalid_argument("the RPC backend of this build cannot add servers");
+    }
+    for (const auto & endpoint : endpoints) {
+        if (endpoint.empty()) {
+            throw std::invalid_argument("empty RPC server address");
+        }
+        ggml_backend_register(add_server(endpoint.c_str()));
+    }
 }
 
 }  // namespace pyllm

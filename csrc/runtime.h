@@ -47,4 +47,9 @@ struct BuildInfo {
 
 BuildInfo build_info();
 
+// Registers llama.cpp rpc-server endpoints ("host:port") as devices, so models loaded
+// afterwards are split across them as llama-server's --rpc does. Throws
+// std::invalid_argument when this build has no RPC backend (GGML_RPC=OFF).
+void add_rpc_servers(const std::vector<std::string> & endpoints);
+
 }  // namespace pyllm

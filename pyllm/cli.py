@@ -39,19 +39,19 @@ def _serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"pyllm: warning: listening on {args.host} (not loopback); anyone who can reach it can use it",
               file=sys.stderr)
-    if args.rpc:
-        # Model loading does not register rpc-server devices yet; silently serving locally
-        # would look like the remote machines were in use.
-        print("pyllm: --rpc is not supported yet (the model would load on this machine only)", file=sys.stderr)
-        return 2
     config = ServerConfig(
         model=args.model, alias=args.alias, n_ctx=args.ctx_size, n_parallel=args.parallel,
         n_threads=args.threads, n_batch=args.batch_size, n_gpu_layers=args.n_gpu_layers,
         chat_template_file=args.chat_template_file, reasoning=args.reasoning,
-        reasoning_field=args.reasoning_field, n_predict=args.n_predict, max_queued=args.max_queued,
-        rpc=args.rpc.split(",") if args.rpc else [],
+        reasoning_field=args.reasoning_field, reasoning_format=args.reasoning_format,
+        n_predict=args.n_predict, max_queued=args.max_queued,
+        rpc=[s.strip() for s in args.rpc.split(",")] if args.rpc else [],
     )
-    serve(config, args.host, args.port)
+    try:
+        serve(config, args.host, args.port)
+    except ValueError as e:  # e.g. --rpc on a build without RPC: never serve locally instead
+        print(f"pyllm: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="thinking default for requests that do not say (auto: the template's default)")
     srv.add_argument("--reasoning-field", choices=["reasoning_content", "reasoning"], default="reasoning_content",
                      help="OpenAI field that carries reasoning (reasoning_content: llama.cpp/DeepSeek; reasoning: vLLM/Ollama)")
+    srv.add_argument("--reasoning-format", choices=["auto", "deepseek", "none"], default="auto",
+                     help="none: leave reasoning (tags included) in the content; auto/deepseek: split it out")
     srv.add_argument("-n", "--n-predict", type=int, default=-1, help="server-side cap on generated tokens (-1: none)")
     srv.add_argument("--max-queued", type=int, default=64, help="requests waiting for a slot before 429/529")
     srv.add_argument("--rpc", help="comma-separated llama.cpp rpc-server addresses (RPC builds)")

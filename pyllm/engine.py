@@ -124,9 +124,10 @@ class Task:
             timings=Timings(**n.timings()),
         )
 
-    def logprobs(self) -> list[dict[str, Any]]:
-        """Per generated token (when submitted with ``n_probs``): token, logprob, top alternatives."""
-        return self._native.logprobs()
+    def logprobs(self, start: int = 0) -> list[dict[str, Any]]:
+        """Per generated token from ``start`` on (when submitted with ``n_probs``): token,
+        logprob, top alternatives."""
+        return self._native.logprobs(start)
 
     def _raise_if_failed(self) -> None:
         if self._native.finish_reason == "error":
@@ -140,16 +141,24 @@ class _AsyncWatcher:
         self.loop = loop
         self._items: list[str] = []
         self._done = False
-        self._ready = asyncio.Event()
+        # A bare future per wait: the one consumer needs no Event's waiter bookkeeping,
+        # and this runs once per token of a paced stream.
+        self._waiter: asyncio.Future[None] | None = None
 
     def deliver(self, items: list[str], done: bool) -> None:
         self._items.extend(items)
         self._done = self._done or done
-        self._ready.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def next_batch(self) -> tuple[list[str], bool]:
-        await self._ready.wait()
-        self._ready.clear()
+        if not self._items and not self._done:
+            self._waiter = self.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         items, self._items = self._items, []
         return items, self._done
 

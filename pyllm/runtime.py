@@ -27,3 +27,9 @@ def set_log_level(level: str) -> None:
         _core.set_log_level(_LOG_LEVELS[level])
     except KeyError:
         raise ValueError(f"unknown log level {level!r}; choose from {sorted(_LOG_LEVELS)}") from None
+
+
+def add_rpc_servers(endpoints: list[str]) -> None:
+    """Register llama.cpp rpc-servers ("host:port") as devices for models loaded afterwards
+    (llama-server's ``--rpc``). ValueError when this build has no RPC backend."""
+    _core.add_rpc_servers(list(endpoints))

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "argmax.h"
 #include "errors.h"
 #include "json-schema-to-grammar.h"
 #include "model.h"
@@ -345,7 +346,7 @@ void Engine::sample(Slot & slot) {
         // Nothing in the sampler chain can change the arg-max: skip copying the whole
         // vocabulary into a candidate array every token.
         const float * logits = llama_get_logits_ith(ctx_, i_batch);
-        token = static_cast<llama_token>(std::max_element(logits, logits + model_->n_vocab()) - logits);
+        token = static_cast<llama_token>(argmax(logits, static_cast<size_t>(model_->n_vocab())));
     } else {
         token = common_sampler_sample(task.sampler(), ctx_, i_batch);
         common_sampler_accept(task.sampler(), token, true);

@@ -180,9 +180,10 @@ Timings Task::timings() const {
     return t;
 }
 
-std::vector<TokenProbs> Task::logprobs() const {
+std::vector<TokenProbs> Task::logprobs(size_t start) const {
     std::lock_guard<std::mutex> lock(mu_);
-    return logprobs_;
+    if (start >= logprobs_.size()) return {};
+    return {logprobs_.begin() + static_cast<std::ptrdiff_t>(start), logprobs_.end()};
 }
 
 }  // namespace pyllm

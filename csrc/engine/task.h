@@ -114,7 +114,7 @@ public:
     std::string error() const;
     Usage usage() const;
     Timings timings() const;
-    std::vector<TokenProbs> logprobs() const;
+    std::vector<TokenProbs> logprobs(size_t start = 0) const;  // entries from `start` on
 
     // Producer side (the scheduler thread). Those returning bool return true when the
     // queue went from empty to non-empty, i.e. when the consumer needs a wake-up.

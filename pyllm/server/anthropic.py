@@ -65,6 +65,7 @@ def routes(state: Any) -> list[Route]:
             req.messages,
             req.tools or None,
             enable_thinking=state.enable_thinking(req.enable_thinking),
+            extract_reasoning=state.extract_reasoning(None),
             parallel_tool_calls=req.parallel_tool_calls,
             tool_choice=req.tool_choice,
         )

@@ -17,6 +17,7 @@ from starlette.routing import Route
 import pyllm
 from pyllm.engine import Engine
 from pyllm.model import Model
+from pyllm.runtime import add_rpc_servers
 
 
 @dataclass
@@ -33,9 +34,10 @@ class ServerConfig:
     chat_template_file: str | None = None
     reasoning: str = "auto"           # on | off | auto: enable_thinking default for requests
     reasoning_field: str = "reasoning_content"  # or "reasoning" (vLLM / Ollama / OpenRouter)
+    reasoning_format: str = "auto"    # none: reasoning stays in the content, tags and all
     n_predict: int = -1               # server-side cap on generated tokens; -1: none
     max_queued: int = 64
-    rpc: list[str] = field(default_factory=list)
+    rpc: list[str] = field(default_factory=list)  # llama.cpp rpc-server host:port (RPC builds)
 
 
 class ServerState:
@@ -43,6 +45,8 @@ class ServerState:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        if config.rpc:
+            add_rpc_servers(config.rpc)  # before loading: the model is split across them
         path = config.model or str(pyllm.default_model_path())
         template = Path(config.chat_template_file).read_text() if config.chat_template_file else None
         self.model = Model(path, n_gpu_layers=config.n_gpu_layers, chat_template=template)
@@ -63,6 +67,10 @@ class ServerState:
         if requested is not None:
             return requested
         return {"on": True, "off": False}.get(self.config.reasoning)
+
+    def extract_reasoning(self, requested_format: str | None) -> bool:
+        """Whether reasoning is split out of the content (``reasoning_format``, else ``--reasoning-format``)."""
+        return (requested_format or self.config.reasoning_format) != "none"
 
     def max_tokens(self, requested: int | None) -> int | None:
         """The request's max_tokens capped by ``-n``."""

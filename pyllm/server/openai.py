@@ -103,6 +103,24 @@ def _logprobs_content(model: Any, entries: list[dict[str, Any]]) -> list[dict[st
             for e in entries]
 
 
+def _logprobs_frame(model: Any, task: Task) -> Callable[[str], str]:
+    """Frames chunks with the log-probabilities of the tokens sampled since the previous
+    chunk (a chunk's text can lag its tokens while the parser holds back a marker). The
+    rare opt-in path, so the chunk is parsed and written again here."""
+    sent = 0
+
+    def frame(payload: str) -> str:
+        nonlocal sent
+        chunk = json.loads(payload)
+        if chunk.get("choices"):
+            entries = task.logprobs(sent)
+            sent += len(entries)
+            chunk["choices"][0]["logprobs"] = {"content": _logprobs_content(model, entries)}
+        return _frame(json.dumps(chunk))
+
+    return frame
+
+
 def routes(state: Any) -> list[Route]:
     model = state.model
 
@@ -120,7 +138,8 @@ def routes(state: Any) -> list[Route]:
 
     async def respond(task: Task, request: Request, stream: bool, n_logprobs: int) -> Response:
         if stream:
-            return sse_response(task, frame=_frame, error_frame=_error_frame, ping=_PING, trailer=_DONE)
+            frame = _logprobs_frame(model, task) if n_logprobs else _frame
+            return sse_response(task, frame=frame, error_frame=_error_frame, ping=_PING, trailer=_DONE)
         try:
             payload = await _final_payload(task, request)
         except EngineError as e:
@@ -138,6 +157,7 @@ def routes(state: Any) -> list[Route]:
         output_format = render_chat_format(
             model, req.messages, req.tools or None,
             enable_thinking=state.enable_thinking(req.enable_thinking),
+            extract_reasoning=state.extract_reasoning(req.reasoning_format),
             parallel_tool_calls=req.parallel_tool_calls,
             tool_choice=req.tool_choice,
             json_schema=req.json_schema,
@@ -148,7 +168,7 @@ def routes(state: Any) -> list[Route]:
             req.stream, req.include_usage, state.config.reasoning_field)
         sampling = dict(req.sampling, max_tokens=state.max_tokens(req.sampling["max_tokens"]))
         task = state.engine.submit_chat(output_format, processor, n_probs=req.n_logprobs, **sampling)
-        return await respond(task, request, req.stream, 0 if req.stream else req.n_logprobs)
+        return await respond(task, request, req.stream, req.n_logprobs)
 
     async def completions(request: Request) -> Response:
         body = await body_of(request)
@@ -157,6 +177,8 @@ def routes(state: Any) -> list[Route]:
             raise RequestError("'echo' is not supported", "echo")
         if body.get("suffix"):
             raise RequestError("'suffix' is not supported", "suffix")
+        if body.get("logprobs"):
+            raise RequestError("'logprobs' is not supported here; /v1/chat/completions reports them", "logprobs")
         stream, include_usage = openai_request.stream_options(body)
         sampling = openai_request.sampling_params(body, model.n_vocab)
         if isinstance(prompt, list) and not all(0 <= t < model.n_vocab for t in prompt):
@@ -197,6 +219,7 @@ def routes(state: Any) -> list[Route]:
         output_format = render_chat_format(
             model, req.messages, req.tools or None,
             enable_thinking=state.enable_thinking(req.enable_thinking),
+            extract_reasoning=state.extract_reasoning(req.reasoning_format),
             parallel_tool_calls=req.parallel_tool_calls, tool_choice=req.tool_choice,
             json_schema=req.json_schema, template_kwargs=req.template_kwargs)
         return JSONResponse({"prompt": output_format.prompt})

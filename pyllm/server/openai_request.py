@@ -344,6 +344,18 @@ def thinking(body: Mapping[str, Any]) -> tuple[bool | None, dict[str, Any]]:
     return enable, kwargs
 
 
+REASONING_FORMATS = ("auto", "deepseek", "none")
+
+
+def reasoning_format(body: Mapping[str, Any]) -> str | None:
+    """llama-server's per-request ``reasoning_format``: ``none`` leaves the reasoning, with
+    its tags, in the content; ``auto``/``deepseek`` split it out. None: the server's default."""
+    value = _string(body, "reasoning_format")
+    if value is not None and value not in REASONING_FORMATS:
+        raise RequestError(f"'reasoning_format' must be one of {list(REASONING_FORMATS)}", "reasoning_format")
+    return value
+
+
 def logprobs(body: Mapping[str, Any]) -> int:
     """How many alternatives per token to report; 0 when logprobs were not asked for."""
     wanted = bool_field(body, "logprobs", False)
@@ -362,6 +374,7 @@ class ChatRequest:
     json_schema: dict[str, Any] | None
     enable_thinking: bool | None
     template_kwargs: dict[str, Any]
+    reasoning_format: str | None
     stream: bool
     include_usage: bool
     n_logprobs: int
@@ -384,6 +397,7 @@ def chat_request(body: Mapping[str, Any], n_vocab: int) -> ChatRequest:
         json_schema=response_schema(body),
         enable_thinking=enable_thinking,
         template_kwargs=template_kwargs,
+        reasoning_format=reasoning_format(body),
         stream=stream,
         include_usage=include_usage,
         n_logprobs=logprobs(body),

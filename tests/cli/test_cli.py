@@ -3,6 +3,10 @@ import subprocess
 import sys
 import tempfile
 
+import pytest
+
+import pyllm
+
 # Outside the checkout: from its root, `python -m pyllm` would import the source tree's
 # pyllm/ (which has no built extension) instead of the installed package.
 OUTSIDE = tempfile.gettempdir()
@@ -42,5 +46,15 @@ def test_serve_help_lists_llama_server_flags():
     r = run("serve", "--help")
     assert r.returncode == 0
     for flag in ("--model", "--ctx-size", "--parallel", "--n-gpu-layers", "--alias", "--chat-template-file",
-                 "--reasoning", "--n-predict"):
+                 "--reasoning", "--reasoning-format", "--n-predict", "--rpc"):
         assert flag in r.stdout
+
+
+def test_serve_with_rpc_on_a_build_without_rpc_refuses_to_serve_locally():
+    # Serving on this machine alone while the user believes remote devices are in use
+    # would be a silent drop of --rpc.
+    if "RPC" in pyllm.build_info()["backends"]:
+        pytest.skip("this build has the RPC backend")
+    r = run("serve", "--rpc", "127.0.0.1:50052", "--port", "0")
+    assert r.returncode == 2
+    assert "GGML_RPC=ON" in r.stderr and "Traceback" not in r.stderr

@@ -115,6 +115,15 @@ def test_logprobs_are_reported_per_token(engine: pyllm.Engine):
         assert p["top"][0][1] >= p["top"][1][1] >= p["top"][2][1]
 
 
+def test_greedy_fast_path_picks_the_most_likely_token(engine: pyllm.Engine):
+    # Plain temperature 0 skips the sampler chain for a vectorized arg-max over the vocabulary.
+    task = engine.submit("Count: one, two, three,", max_tokens=24, temperature=0, n_probs=2)
+    list(task)
+    probs = task.logprobs()
+    assert probs
+    assert all(p["logprob"] == p["top"][0][1] >= p["top"][1][1] for p in probs)
+
+
 def test_preserved_special_token_is_rendered_as_text(engine: pyllm.Engine):
     marker = engine.model.tokenize("<start_of_turn>", parse_special=True)
     assert len(marker) == 1

@@ -10,12 +10,12 @@ HELLO = [{"role": "user", "content": "Write one sentence about the sea."}]
 
 
 def test_stream_and_non_stream_agree_at_temperature_0(server):
-    whole = chat(server, messages=HELLO, max_tokens=16, temperature=0).json()
-    chunks = list(stream_chunks(server, messages=HELLO, max_tokens=16, temperature=0))
+    whole = chat(server, messages=HELLO, max_tokens=8, temperature=0).json()
+    chunks = list(stream_chunks(server, messages=HELLO, max_tokens=8, temperature=0))
     streamed = merge_stream(chunks)
     assert streamed["content"] == whole["choices"][0]["message"]["content"]
     assert streamed["finish_reason"] == whole["choices"][0]["finish_reason"] == "length"
-    assert whole["object"] == "chat.completion" and whole["usage"]["completion_tokens"] == 16
+    assert whole["object"] == "chat.completion" and whole["usage"]["completion_tokens"] == 8
 
 
 def test_chunks_share_one_id_first_delta_has_role_usage_chunk_then_done(server):
@@ -83,6 +83,24 @@ def test_logprobs_non_stream(server):
     assert "".join(e["token"] for e in content) == r["choices"][0]["message"]["content"]
 
 
+def test_logprobs_stream_cover_every_token_once(server):
+    chunks = [c for c in stream_chunks(server, messages=HELLO, max_tokens=6, temperature=0, logprobs=True,
+                                       top_logprobs=2, stream_options={"include_usage": True}) if c != "[DONE]"]
+    content = [e for c in chunks if c["choices"] for e in c["choices"][0]["logprobs"]["content"]]
+    assert len(content) == chunks[-1]["usage"]["completion_tokens"]
+    assert all(e["logprob"] <= 0 and len(e["top_logprobs"]) == 2 for e in content)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert "".join(e["token"] for e in content) == text
+    non_stream = chat(server, messages=HELLO, max_tokens=6, temperature=0, logprobs=True, top_logprobs=2).json()
+    assert [e["token"] for e in non_stream["choices"][0]["logprobs"]["content"]] == [e["token"] for e in content]
+
+
+def test_legacy_completion_logprobs_are_refused_not_dropped(server):
+    r = httpx.post(server.base_url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 2, "logprobs": 2},
+                   timeout=60)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "logprobs"
+
+
 def test_unknown_fields_are_ignored(server):
     r = chat(server, messages=HELLO, max_tokens=2, store=False, metadata={"a": "b"}, user="u", frobnicate=[1])
     assert r.status_code == 200
@@ -127,7 +145,9 @@ def _idle(server) -> bool:
 
 
 def test_client_disconnect_cancels_the_task(server):
-    body = json.dumps({"messages": HELLO, "max_tokens": 3000, "stream": True, "temperature": 1.0}).encode()
+    # The grammar keeps the answer going: no end-of-turn marker fits it, only a rare '#' ends it.
+    body = json.dumps({"messages": HELLO, "max_tokens": 3000, "stream": True, "temperature": 1.0,
+                       "grammar": 'root ::= ([a-z]+ " ")+ "#"'}).encode()
     with socket.create_connection(("127.0.0.1", server.port)) as s:
         s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)

@@ -16,6 +16,16 @@ def test_reasoning_lands_only_in_reasoning_content(qwen3_server):
     assert streamed["finish_reason"] == "stop"
 
 
+def test_reasoning_format_none_leaves_reasoning_in_the_content(qwen3_server):
+    # llama-server's per-request switch (and --reasoning-format none for the whole server).
+    body = {"messages": HI, "max_tokens": 40, "temperature": 0, "grammar": THINK_THEN_ANSWER, "reasoning_format": "none"}
+    message = chat(qwen3_server, **body).json()["choices"][0]["message"]
+    assert message["content"] == "<think>I reason.</think>The answer." and not message.get("reasoning_content")
+    streamed = merge_stream(list(stream_chunks(qwen3_server, **body)))
+    assert streamed["content"] == "<think>I reason.</think>The answer." and streamed["reasoning_content"] == ""
+    assert chat(qwen3_server, **{**body, "reasoning_format": "sideways"}).status_code == 400
+
+
 def test_think_tags_never_reach_the_sdk_client(qwen3_server):
     stream = sdk(qwen3_server).chat.completions.create(
         model="m", messages=HI, max_tokens=40, temperature=0, stream=True,
