@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 
 #include "argmax.h"
 #include "errors.h"
@@ -333,7 +334,15 @@ void Engine::step() {
         return;
     }
     for (auto & s : slots_) {
-        if (s->task && s->i_batch >= 0) sample(*s);
+        if (!s->task || s->i_batch < 0) continue;
+        try {
+            sample(*s);
+        } catch (const std::exception & e) {
+            // A failure in one task's sampling, grammar or output processing (e.g. a lazy
+            // grammar that rejects the text its trigger matched) ends that task only; its
+            // KV cells stay valid, so the slot serves the next task as usual.
+            release(*s, FinishReason::error, {}, e.what());
+        }
     }
 }
 
