@@ -85,6 +85,8 @@ async def _frames(
             stop.cancel()
         if pending is not None:
             pending.cancel()
+            # The payload generator cannot be closed while that step is still running in it.
+            await asyncio.wait({pending})
         task.cancel()  # no-op when finished; frees the slot when the client went away
         await payloads.aclose()
     if trailer:
