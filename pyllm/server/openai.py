@@ -166,7 +166,7 @@ def routes(state: Any) -> list[Route]:
         if body.get("logprobs"):
             raise RequestError("'logprobs' is not supported here; /v1/chat/completions reports them", "logprobs")
         stream, include_usage = openai_request.stream_options(body)
-        sampling = openai_request.sampling_params(body, model.n_vocab)
+        sampling = {**openai_request.sampling_params(body, model.n_vocab), **openai_request.lazy_grammar_params(body)}
         if isinstance(prompt, list) and not all(0 <= t < model.n_vocab for t in prompt):
             raise RequestError("'prompt' has token ids outside the vocabulary", "prompt")
         # OpenAI's default for this endpoint: 16 tokens.
