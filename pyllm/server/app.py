@@ -22,6 +22,7 @@ import pyllm
 from pyllm.engine import Engine
 from pyllm.model import Model
 from pyllm.runtime import add_rpc_servers
+from pyllm.server.load_progress import LoadProgress
 from pyllm.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from pyllm.server.metrics import Metrics
 from pyllm.server.streaming import Interrupted
@@ -64,7 +65,10 @@ class ServerState:
             add_rpc_servers(config.rpc)  # before loading: the model is split across them
         path = config.model or str(pyllm.default_model_path())
         template = Path(config.chat_template_file).read_text() if config.chat_template_file else None
-        self.model = Model(path, n_gpu_layers=config.n_gpu_layers, chat_template=template)
+        started = time.monotonic()
+        progress = LoadProgress(Path(path).name, bar=None if config.log_format == "text" else False)
+        self.model = Model(path, n_gpu_layers=config.n_gpu_layers, chat_template=template, progress=progress)
+        log.info("loaded %s (%.0f MiB) in %.1f s", path, self.model.size_bytes / 2**20, time.monotonic() - started)
         n_ctx = config.n_ctx or 4096 * config.n_parallel
         self.engine = Engine(
             self.model,

@@ -72,6 +72,13 @@ def test_metrics_is_off_without_the_flag(server):
     assert httpx.get(server.base_url + "/metrics").status_code == 404
 
 
+def test_model_load_progress_is_plain_json_lines_when_not_on_a_terminal(metered):
+    messages = [json.loads(line)["message"] for line in metered.output().splitlines() if line.startswith("{")]
+    assert "loading gemma-3-270m-q4_k_m.gguf: 100%" in messages
+    assert any(m.startswith("loaded ") for m in messages)
+    assert "\r" not in metered.output()
+
+
 def test_one_json_log_line_per_request_with_tokens_and_ttft(metered):
     r = httpx.post(metered.base_url + "/v1/chat/completions", json=CHAT, timeout=120)
     request_id = r.headers["x-request-id"]
