@@ -134,9 +134,10 @@ class ServingMiddleware:
 
     def _finish(self, record: RequestRecord) -> None:
         self.state.metrics.observe_request(record.route, record.status)
-        if record.task is not None:
-            self.state.metrics.observe_generation(record.task.result())
-        log_request(record)
+        result = record.task.result() if record.task is not None else None
+        if result is not None:
+            self.state.metrics.observe_generation(result)
+        log_request(record, result)
 
 
 class _ClientGone(Exception):

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from pyllm.engine import Task
+from pyllm.engine import Task, TaskResult
 
 request_log = logging.getLogger("pyllm.request")
 
@@ -31,13 +31,12 @@ class RequestRecord:
     status: int = 0
     task: Task | None = None
 
-    def fields(self) -> dict[str, Any]:
-        """The request's log fields; token counts and TTFT when it ran a generation."""
+    def fields(self, result: TaskResult | None) -> dict[str, Any]:
+        """The request's log fields; token counts and TTFT from its generation's ``result``."""
         fields: dict[str, Any] = {"request_id": self.id, "method": self.method, "route": self.route,
                                   "status": self.status,
                                   "duration_ms": round((time.monotonic() - self.started) * 1000, 1)}
-        if self.task is not None:
-            result = self.task.result()
+        if self.task is not None and result is not None:
             fields.update(prompt_tokens=result.usage.prompt_tokens, cached_tokens=result.usage.cached_tokens,
                           generated_tokens=result.usage.completion_tokens,
                           finish=result.finish_reason if self.task.done else "cancelled")
@@ -64,8 +63,8 @@ def arrival(request: Request) -> float:
     return record.started if record is not None else time.monotonic()
 
 
-def log_request(record: RequestRecord) -> None:
-    fields = record.fields()
+def log_request(record: RequestRecord, result: TaskResult | None) -> None:
+    fields = record.fields(result)
     text = " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("method", "route", "status"))
     request_log.info("%s %s %s %s", record.method, record.route, record.status, text, extra={"fields": fields})
 

@@ -12,7 +12,7 @@ from .load import rss_kib, run_load, wait_idle
 
 N_CLIENTS = 32
 N_REQUESTS = 300
-MAX_TOKENS = 8
+MAX_TOKENS = 6
 
 
 @pytest.fixture(scope="module")
