@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops = srv.add_argument_group("operations")
     ops.add_argument("--api-key", action="append", metavar="KEY",
                      help="require this key ('Authorization: Bearer KEY' or 'x-api-key: KEY') on every route "
-                          "but /health; repeatable")
+                          "but /health and /; repeatable")
     ops.add_argument("--api-key-file", metavar="FILE", help="file with one API key per line")
     ops.add_argument("--max-body-size", type=int, default=32 * 1024 * 1024, metavar="BYTES",
                      help="largest request body; larger ones get 413 (default: 32 MiB)")

@@ -17,8 +17,10 @@ MAX_TOKENS = 6
 
 @pytest.fixture(scope="module")
 def loaded(start_server):
-    # A small context keeps the KV buffer small; --max-queued leaves room for every client.
-    return start_server("-np", "8", "-c", "2048", "--max-queued", str(N_CLIENTS), "--metrics")
+    # A small context keeps the KV buffer small. The queue has room for twice the clients: a
+    # client that left may already have sent its next request before the server noticed, and
+    # the abandoned task still waits in the queue until the scheduler drops it.
+    return start_server("-np", "8", "-c", "2048", "--max-queued", str(2 * N_CLIENTS), "--metrics")
 
 
 def test_concurrent_streams_with_disconnects_complete_free_slots_and_keep_memory(loaded):

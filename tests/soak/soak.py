@@ -32,7 +32,8 @@ def main() -> int:
                         help="flags for pyllm serve (after --)")
     args = parser.parse_args()
 
-    server = RunningServer([*args.serve_args, "--max-queued", str(args.clients), "--metrics"])
+    # Room for twice the clients: see tests/api/test_load.py.
+    server = RunningServer([*args.serve_args, "--max-queued", str(2 * args.clients), "--metrics"])
     try:
         warm = asyncio.run(run_load(server.base_url, n_requests=2 * args.clients, n_clients=args.clients,
                                     max_tokens=args.max_tokens, disconnect_share=args.disconnect_share, seed=1))
