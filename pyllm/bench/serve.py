@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,7 +61,8 @@ _WORDS = ("keeper lamp storm tide harbour ship signal fog beam rock gull wave lo
 class Settings:
     repeats: int = 5              # samples per server for each scenario
     short_samples: int = 20       # samples per server for the short-prompt TTFT
-    tokens: int = 256             # generated tokens for decode and concurrency
+    tokens: int = 256             # generated tokens, single-stream decode
+    stream_tokens: int = 256      # generated tokens per concurrent stream
     long_prompt: int = 4096       # tokens of the long-prompt TTFT and the prompt-cache prefix
     streams: tuple[int, ...] = (4, 8)
     agent_system: int = 6144      # tokens of the agent session's system prompt
@@ -72,8 +74,8 @@ class Settings:
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(repeats=1, short_samples=2, tokens=16, long_prompt=256, streams=(2,), agent_system=256,
-                   agent_turns=2, agent_tokens=8, agent_step=32, agent_repeats=1, agent_openai=False)
+        return cls(repeats=1, short_samples=2, tokens=16, stream_tokens=16, long_prompt=256, streams=(2,),
+                   agent_system=256, agent_turns=2, agent_tokens=8, agent_step=32, agent_repeats=1, agent_openai=False)
 
     def n_ctx_slot(self) -> int:
         agent = self.agent_system + self.agent_turns * (self.agent_step + 2 * self.agent_tokens + 128)
@@ -147,7 +149,7 @@ def short_messages(tag: str) -> list[dict[str, Any]]:
 
 # -- scenarios -------------------------------------------------------------------------------
 
-Targets = list[tuple[str, str]]  # (server name, base url)
+Targets = list[Server]
 
 
 class Bench:
@@ -156,15 +158,21 @@ class Bench:
         self.s = settings
         self.texts = texts
         self.client: httpx.AsyncClient
-        self.generated: dict[str, list[tuple[str, int | None]]] = {name: [] for name, _ in targets}
+        self.generated: dict[str, list[tuple[str, int | None]]] = {t.name: [] for t in targets}
+        self.cpu: dict[str, dict[str, list[float]]] = {}  # scenario -> server -> CPU seconds per run
         self.log = lambda msg: print(msg, file=sys.stderr, flush=True)
 
-    async def alternate(self, repeats: int, once: Callable[[str, str, int], Awaitable[Any]]) -> dict[str, list[Any]]:
-        """``once(name, url, i)`` for every server, ``repeats`` times, the order flipping each round."""
-        out: dict[str, list[Any]] = {name: [] for name, _ in self.targets}
+    async def alternate(self, label: str, repeats: int,
+                        once: Callable[[str, str, int], Awaitable[Any]]) -> dict[str, list[Any]]:
+        """``once(name, url, i)`` for every server, ``repeats`` times, the order flipping each round;
+        the server's CPU time per call is kept under ``label``."""
+        out: dict[str, list[Any]] = {t.name: [] for t in self.targets}
+        cpu = self.cpu.setdefault(label, {t.name: [] for t in self.targets})
         for i in range(repeats):
-            for name, url in (self.targets if i % 2 == 0 else self.targets[::-1]):
-                out[name].append(await once(name, url, i))
+            for server in (self.targets if i % 2 == 0 else self.targets[::-1]):
+                before = server.cpu_seconds()
+                out[server.name].append(await once(server.name, server.base_url, i))
+                cpu[server.name].append(server.cpu_seconds() - before)
         return out
 
     def counted(self, scenario: str, name: str, stream: Stream) -> Stream:
@@ -198,7 +206,8 @@ class Bench:
                                              short_messages("ttft"), 4)
                 return s.ttft
 
-            rows += self.ttft_rows(f"short prompt ({endpoint})", await self.alternate(self.s.short_samples, once))
+            label = f"short prompt ({endpoint})"
+            rows += self.ttft_rows(label, await self.alternate(f"TTFT, {label}", self.s.short_samples, once))
         return rows
 
     async def ttft_long(self) -> list[Row]:
@@ -208,7 +217,8 @@ class Bench:
             messages = [{"role": "user", "content": unique("long") + body + "\n\nWhich entry mentions fog first?"}]
             return (await self.openai("ttft-long", name, url, messages, 4)).ttft
 
-        return self.ttft_rows(f"{self.s.long_prompt}-token prompt (OpenAI)", await self.alternate(self.s.repeats, once))
+        label = f"{self.s.long_prompt}-token prompt (OpenAI)"
+        return self.ttft_rows(label, await self.alternate(f"TTFT, {label}", self.s.repeats, once))
 
     async def decode(self) -> list[Row]:
         rows = []
@@ -221,8 +231,9 @@ class Bench:
                                              self.s.tokens)
                 return s.decode_tps
 
-            tps = await self.alternate(self.s.repeats, once)
-            rows.append(Row(f"decode, 1 stream, {self.s.tokens} tokens ({endpoint})", "tok/s",
+            label = f"decode, 1 stream, {self.s.tokens} tokens ({endpoint})"
+            tps = await self.alternate(label, self.s.repeats, once)
+            rows.append(Row(label, "tok/s",
                             {n: statistics.median(v) for n, v in tps.items()}, "ratio >= 1.0", ratio_at_least(1.0),
                             tps))
         return rows
@@ -232,13 +243,14 @@ class Bench:
         for n_streams in self.s.streams:
             async def once(name: str, url: str, i: int, n_streams: int = n_streams) -> float:
                 streams = await asyncio.gather(*(
-                    self.openai(f"aggregate-{n_streams}", name, url, short_messages(f"agg{k}"), self.s.tokens)
+                    self.openai(f"aggregate-{n_streams}", name, url, short_messages(f"agg{k}"), self.s.stream_tokens)
                     for k in range(n_streams)))
                 total = sum(s.completion_tokens or len(s.stamps) for s in streams)
                 return total / (max(s.end for s in streams) - min(s.sent for s in streams))
 
-            tps = await self.alternate(self.s.repeats, once)
-            rows.append(Row(f"aggregate, {n_streams} streams x {self.s.tokens} tokens (OpenAI)", "tok/s",
+            label = f"aggregate, {n_streams} streams x {self.s.stream_tokens} tokens (OpenAI)"
+            tps = await self.alternate(label, self.s.repeats, once)
+            rows.append(Row(label, "tok/s",
                             {n: statistics.median(v) for n, v in tps.items()}, "ratio >= 1.0", ratio_at_least(1.0),
                             tps))
         return rows
@@ -252,10 +264,10 @@ class Bench:
             hit = await self.openai("cache", name, url, [{"role": "user", "content": prefix + "\n\nHow many entries mention a storm?"}], 4)
             return cold.ttft, hit.ttft
 
-        pairs = await self.alternate(self.s.repeats, once)
+        label = f"{self.s.long_prompt}-token shared prefix (OpenAI)"
+        pairs = await self.alternate(f"prompt cache, {label}: cold + hit", self.s.repeats, once)
         cold = {n: [c * 1000 for c, _ in v] for n, v in pairs.items()}
         hit = {n: [h * 1000 for _, h in v] for n, v in pairs.items()}
-        label = f"{self.s.long_prompt}-token shared prefix (OpenAI)"
         hit_over_cold = {n: statistics.median(hit[n]) / statistics.median(cold[n]) for n in pairs}
         return [
             Row(f"prompt cache, {label}: cold TTFT p50", "ms", {n: statistics.median(v) for n, v in cold.items()},
@@ -299,11 +311,11 @@ class Bench:
                     wall += s.wall
                 return wall
 
-            walls = await self.alternate(self.s.agent_repeats, once)
+            label = (f"agent replay, {self.s.agent_turns} turns, {self.s.agent_system}-token system prompt, "
+                     f"billing header ({endpoint})")
+            walls = await self.alternate(label, self.s.agent_repeats, once)
             target, check = ("ratio <= 0.8", ratio_at_most(0.8)) if endpoint == "Anthropic" else ("", None)
-            rows.append(Row(f"agent replay, {self.s.agent_turns} turns, {self.s.agent_system}-token system prompt, "
-                            f"billing header ({endpoint})", "s", {n: statistics.median(v) for n, v in walls.items()},
-                            target, check, walls))
+            rows.append(Row(label, "s", {n: statistics.median(v) for n, v in walls.items()}, target, check, walls))
         return rows
 
     async def run(self) -> list[Row]:
@@ -332,7 +344,7 @@ def running(commands: dict[str, list[str]]) -> Iterator[Targets]:
             port = free_port()
             servers.append(stack.enter_context(Server(name, [*cmd, "--port", str(port)], port)))
         try:
-            yield [(s.name, s.base_url) for s in servers]
+            yield servers
         except BaseException:
             for s in servers:
                 state = "running" if s.proc and s.proc.poll() is None else f"exited {s.proc and s.proc.returncode}"
@@ -372,8 +384,8 @@ def check_same_prompts(targets: Targets) -> None:
     """Both servers must render the same conversation to the same prompt text."""
     messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"},
                 {"role": "assistant", "content": "A"}, {"role": "user", "content": "V"}]
-    prompts = {name: httpx.post(url + "/apply-template", json={"messages": messages}, timeout=30).json()["prompt"]
-               for name, url in targets}
+    prompts = {t.name: httpx.post(t.base_url + "/apply-template", json={"messages": messages}, timeout=30).json()["prompt"]
+               for t in targets}
     if len(set(prompts.values())) > 1:
         raise SystemExit(f"the servers render different prompts, the comparison would be unfair: {prompts}")
 
@@ -383,7 +395,7 @@ def warm_up(targets: Targets) -> dict[str, str]:
     async def go() -> dict[str, str]:
         async with httpx.AsyncClient(timeout=300) as client:
             messages = [{"role": "user", "content": STORY}]
-            return {name: (await stream_openai(client, url, messages, 32)).text for name, url in targets}
+            return {t.name: (await stream_openai(client, t.base_url, messages, 32)).text for t in targets}
     return asyncio.run(go())
 
 
@@ -422,6 +434,15 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def cpu_table(cpu: dict[str, dict[str, list[float]]]) -> str:
+    lines = ["| scenario | pyllm CPU s per run | llama-server CPU s per run | pyllm / llama-server |", "|---|---|---|---|"]
+    for label, per_server in cpu.items():
+        med = {name: statistics.median(v) for name, v in per_server.items() if v}
+        ratio = med[PYLLM] / med[LLAMA] if med.get(LLAMA) and PYLLM in med else None
+        lines.append(f"| {label} | {fmt(med.get(PYLLM))} | {fmt(med.get(LLAMA))} | {fmt(ratio, 'x') if ratio else 'n/a'} |")
+    return "\n".join(lines)
+
+
 def chart(rows: list[Row], path: Path, title: str) -> None:
     import matplotlib  # noqa: PLC0415 - only this output needs it (pip install 'pyllm[bench]')
 
@@ -432,9 +453,9 @@ def chart(rows: list[Row], path: Path, title: str) -> None:
               ("time to first token, ms (lower is better, log scale)", [r for r in rows if r.unit == "ms"], True),
               ("agent replay wall time, s (lower is better)", [r for r in rows if r.unit == "s"], False)]
     panels = [p for p in panels if p[1]]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.2 * len(panels) + 1))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 4 * len(panels) + 1))
     for ax, (label, selected, log) in zip(list(axes) if len(panels) > 1 else [axes], panels):
-        names = [r.scenario.replace(", ", "\n", 1) for r in selected]
+        names = [textwrap.fill(r.scenario, 22) for r in selected]
         xs = range(len(selected))
         for k, server in enumerate((PYLLM, LLAMA)):
             values = [r.values.get(server, 0.0) for r in selected]
@@ -451,7 +472,7 @@ def chart(rows: list[Row], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def report(rows: list[Row], info: dict[str, Any], chart_path: Path | None) -> str:
+def report(rows: list[Row], cpu: dict[str, dict[str, list[float]]], info: dict[str, Any], chart_path: Path | None) -> str:
     lines = [f"Command: `{info['command']}`  ",
              f"Date: {info['date']}  ",
              f"Machine: {info['machine']}; load average (1/5/15 min) at start {info['load_start']}, "
@@ -460,6 +481,10 @@ def report(rows: list[Row], info: dict[str, Any], chart_path: Path | None) -> st
              "", table(rows), ""]
     if chart_path is not None:
         lines += [f"![serve benchmark]({chart_path.name})", ""]
+    lines += ["CPU time the server process used per run (user + system, medians; a run is one request, "
+              "or one set of concurrent streams, or one cold + hit pair, or one agent session). It includes "
+              "ggml's threads spinning while they wait, and moves much less than wall time when other "
+              "processes share the cores:", "", cpu_table(cpu), ""]
     lines += ["Servers as started:", ""]
     lines += [f"- {name}: `{shlex.join(cmd)}`" for name, cmd in info["commands"].items()]
     lines += ["", info["generated_note"], info["greedy_note"]]
@@ -479,7 +504,7 @@ def generated_note(generated: dict[str, list[tuple[str, int | None]]], settings:
     if len(counts) == 2 and counts[PYLLM] != counts[LLAMA]:
         diff = [(a, b) for a, b in zip(counts[PYLLM], counts[LLAMA]) if a != b]
         return f"Generated token counts differ between the servers in {len(diff)} requests: {diff[:5]}"
-    expected = {settings.tokens, 4, settings.agent_tokens}
+    expected = {settings.tokens, settings.stream_tokens, 4, settings.agent_tokens}
     short = [(s, n) for v in generated.values() for s, n in v if n not in expected]
     if short:
         return f"Requests that stopped before max_tokens: {short[:5]}"
@@ -498,7 +523,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="llama-server binary (default: build/llama-tools/bin/llama-server)")
     parser.add_argument("--quick", action="store_true", help="tiny settings: a smoke run of every scenario")
     parser.add_argument("--repeats", type=int, help="samples per server and scenario")
+    parser.add_argument("--short-samples", type=int, help="samples per server of the short-prompt TTFT")
+    parser.add_argument("--tokens", type=int, help="generated tokens of the single-stream decode")
+    parser.add_argument("--stream-tokens", type=int, help="generated tokens per concurrent stream")
     parser.add_argument("--agent-repeats", type=int, help="agent sessions replayed per server and endpoint")
+    parser.add_argument("--agent-openai", action=argparse.BooleanOptionalAction, default=None,
+                        help="also replay the agent session through the OpenAI endpoint")
+    parser.add_argument("--llama-server-args", default="",
+                        help="extra llama-server flags, e.g. '--swa-full' (shown in the report)")
     parser.add_argument("--gpu", action="store_true", help="offload all layers (needs GPU builds of both)")
     parser.add_argument("--json", type=Path, help="write every sample as JSON here")
     parser.add_argument("--chart", type=Path, help="write the PNG chart here (matplotlib)")
@@ -507,10 +539,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings.quick() if args.quick else Settings()
-    if args.repeats:
-        settings.repeats = args.repeats
-    if args.agent_repeats:
-        settings.agent_repeats = args.agent_repeats
+    for name in ("repeats", "short_samples", "tokens", "stream_tokens", "agent_repeats", "agent_openai"):
+        if getattr(args, name) is not None:
+            setattr(settings, name, getattr(args, name))
     model = (args.model or pyllm.default_model_path()).resolve()
     llama_server: Path | None = args.llama_server
     if not llama_server.exists():
@@ -529,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
         template = Path(tmp) / "chat_template.jinja"
         template.write_text(texts.vocab.chat_template)
         commands = server_commands(model, llama_server, template, args.threads, n_parallel, n_ctx, args.gpu)
+        if LLAMA in commands:
+            commands[LLAMA] += shlex.split(args.llama_server_args)
         with running(commands) as targets:
             check_same_prompts(targets)
             first = warm_up(targets)
@@ -549,11 +582,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     if chart_path is not None:
         chart(rows, chart_path, f"pyllm vs llama-server, {model.name}, {info['mode']} ({info['date']})")
-    text = report(rows, info, chart_path)
+    text = report(rows, bench.cpu, info, chart_path)
     print(text)
     if args.json:
         args.json.write_text(json.dumps({
-            "info": info, "settings": settings.__dict__, "generated": bench.generated,
+            "info": info, "settings": settings.__dict__, "generated": bench.generated, "cpu": bench.cpu,
             "rows": [{"scenario": r.scenario, "unit": r.unit, "values": r.values, "ratio": r.ratio,
                       "target": r.target, "met": r.met(), "samples": r.samples} for r in rows],
         }, indent=2))
