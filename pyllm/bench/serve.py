@@ -140,11 +140,19 @@ def unique(tag: str) -> str:
     return f"[{tag} {uuid.uuid4().hex[:12]}]\n"
 
 
-STORY = "Tell me a long story about a lighthouse keeper, with every day of the year in detail."
+STORY = "Write a long story about a lighthouse keeper."
+# Every request ends with this assistant prefill, which both servers continue: asked plainly,
+# the default model soon writes ChatML's "<|im_end|>" (a stop for pyllm's ChatML fallback)
+# and would not reach max_tokens.
+PREFILL = {"role": "assistant", "content": "Chapter 1\n\nThe keeper"}
+
+
+def ask(text: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": text}, PREFILL]
 
 
 def short_messages(tag: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": unique(tag) + STORY}]
+    return ask(unique(tag) + STORY)
 
 
 # -- scenarios -------------------------------------------------------------------------------
@@ -214,7 +222,7 @@ class Bench:
         body = self.texts.filler(self.s.long_prompt, seed=1)
 
         async def once(name: str, url: str, i: int) -> float:
-            messages = [{"role": "user", "content": unique("long") + body + "\n\nWhich entry mentions fog first?"}]
+            messages = ask(unique("long") + body + "\n\nWrite a story about the entry that mentions fog first.")
             return (await self.openai("ttft-long", name, url, messages, 4)).ttft
 
         label = f"{self.s.long_prompt}-token prompt (OpenAI)"
@@ -260,8 +268,8 @@ class Bench:
 
         async def once(name: str, url: str, i: int) -> tuple[float, float]:
             prefix = unique("cache") + body
-            cold = await self.openai("cache", name, url, [{"role": "user", "content": prefix + "\n\nWhich entry mentions fog first?"}], 4)
-            hit = await self.openai("cache", name, url, [{"role": "user", "content": prefix + "\n\nHow many entries mention a storm?"}], 4)
+            cold = await self.openai("cache", name, url, ask(prefix + "\n\nWrite a story about the first entry."), 4)
+            hit = await self.openai("cache", name, url, ask(prefix + "\n\nWrite a story about the last entry."), 4)
             return cold.ttft, hit.ttft
 
         label = f"{self.s.long_prompt}-token shared prefix (OpenAI)"
@@ -279,13 +287,13 @@ class Bench:
         ]
 
     def agent_turns(self, system_body: str, step_texts: list[str], turn: int) -> list[dict[str, Any]]:
-        """The conversation at ``turn``: the task, then (scripted reply, tool output) pairs."""
+        """The conversation at ``turn``: the task, then (scripted reply, tool output) pairs; the prefill."""
         messages: list[dict[str, Any]] = [{"role": "user", "content": "Fix the failing test in the lighthouse log parser."}]
         for k in range(turn):
             messages.append({"role": "assistant", "content": f"Step {k + 1}: I will read the next part of the log "
                                                               f"and check the entries that mention the storm."})
             messages.append({"role": "user", "content": f"Output of step {k + 1}:\n{step_texts[k]}"})
-        return messages
+        return [*messages, PREFILL]
 
     async def agent(self) -> list[Row]:
         steps = [self.texts.filler(self.s.agent_step, seed=100 + k) for k in range(self.s.agent_turns)]
@@ -383,7 +391,7 @@ def server_commands(model: Path, llama_server: Path | None, template: Path, thre
 def check_same_prompts(targets: Targets) -> None:
     """Both servers must render the same conversation to the same prompt text."""
     messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"},
-                {"role": "assistant", "content": "A"}, {"role": "user", "content": "V"}]
+                {"role": "assistant", "content": "A"}, *ask("V")]
     prompts = {t.name: httpx.post(t.base_url + "/apply-template", json={"messages": messages}, timeout=30).json()["prompt"]
                for t in targets}
     if len(set(prompts.values())) > 1:
@@ -391,11 +399,12 @@ def check_same_prompts(targets: Targets) -> None:
 
 
 def warm_up(targets: Targets) -> dict[str, str]:
-    """One greedy request per server (first-request costs out of the way); the texts compared."""
+    """One greedy request per server (first-request costs out of the way); the texts compared.
+    llama-server streams the prefill back with the first token; pyllm streams only new text."""
     async def go() -> dict[str, str]:
         async with httpx.AsyncClient(timeout=300) as client:
-            messages = [{"role": "user", "content": STORY}]
-            return {t.name: (await stream_openai(client, t.base_url, messages, 32)).text for t in targets}
+            texts = {t.name: (await stream_openai(client, t.base_url, ask(STORY), 32)).text for t in targets}
+        return {name: text.removeprefix(PREFILL["content"]) for name, text in texts.items()}
     return asyncio.run(go())
 
 
