@@ -286,7 +286,7 @@ class Bench:
                 lambda row: row.values[PYLLM] <= 0.2),
         ]
 
-    def agent_turns(self, system_body: str, step_texts: list[str], turn: int) -> list[dict[str, Any]]:
+    def agent_conversation(self, system_body: str, step_texts: list[str], turn: int) -> list[dict[str, Any]]:
         """The conversation at ``turn``: the task, then (scripted reply, tool output) pairs; the prefill."""
         messages: list[dict[str, Any]] = [{"role": "user", "content": "Fix the failing test in the lighthouse log parser."}]
         for k in range(turn):
@@ -309,7 +309,7 @@ class Bench:
                 wall = 0.0
                 for turn in range(self.s.agent_turns):
                     header = BILLING_HEADER.format(session, uuid.uuid4().hex[:5])
-                    messages = self.agent_turns(system_body, steps, turn)
+                    messages = self.agent_conversation(system_body, steps, turn)
                     if endpoint == "Anthropic":
                         system = [{"type": "text", "text": header}, {"type": "text", "text": system_body}]
                         s = await self.anthropic("agent", name, url, system, messages, self.s.agent_tokens)
@@ -364,7 +364,7 @@ def gpu_problem(llama_server: Path | None) -> str | None:
     """Why a GPU run cannot happen here, or None."""
     backends = [b for b in pyllm.build_info()["backends"] if b != "CPU"]
     if not backends:
-        return "pyllm is a CPU-only build (rebuild with e.g. -Cbuild-dir=... -Ccmake.define.GGML_CUDA=ON)"
+        return "pyllm is a CPU-only build (build it with: pip install . -C cmake.define.GGML_CUDA=ON)"
     if llama_server is not None:
         out = subprocess.run([str(llama_server), "--list-devices"], capture_output=True, text=True).stdout
         if "(none)" in out or not out.strip():

@@ -6,6 +6,10 @@ import sys
 import tempfile
 from collections import Counter
 
+import pytest
+
+import pyllm
+
 # Outside the checkout, as in tests/cli: `python -m` from the root would import the source tree.
 OUTSIDE = tempfile.gettempdir()
 
@@ -41,3 +45,11 @@ def test_quick_run_without_llama_server_reports_every_scenario_for_pyllm(tmp_pat
     max_tokens = {"ttft-short": 4, "ttft-long": 4, "decode": 16, "aggregate-2": 16, "cache": 4, "agent": 8}
     assert all(n == max_tokens[scenario] for scenario, n in generated), generated
     assert "| TTFT, short prompt (OpenAI), p50 | ms |" in r.stdout
+
+
+@pytest.mark.skipif(pyllm.build_info()["backends"] != ["CPU"], reason="a GPU build runs the GPU mode")
+def test_gpu_mode_on_a_cpu_build_is_skipped_with_the_reason():
+    r = subprocess.run([sys.executable, "-m", "pyllm.bench", "serve", "--gpu"], capture_output=True, text=True,
+                       timeout=120, cwd=OUTSIDE)
+    assert r.returncode == 0, r.stderr
+    assert "GPU mode skipped: pyllm is a CPU-only build" in r.stderr
