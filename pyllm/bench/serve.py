@@ -334,9 +334,10 @@ class Bench:
         rows: list[Row] = []
         for scenario in (self.ttft_short, self.ttft_long, self.decode, self.concurrent, self.prompt_cache, self.agent):
             self.log(f"-- {scenario.__name__}")
-            rows += await scenario()
-            for row in rows[-4:]:
+            new = await scenario()
+            for row in new:
                 self.log(f"   {row.scenario}: " + ", ".join(f"{n} {v:.4g}" for n, v in row.values.items()))
+            rows += new
         await self.client.aclose()
         return rows
 
@@ -392,8 +393,8 @@ def check_same_prompts(targets: Targets) -> None:
     """Both servers must render the same conversation to the same prompt text."""
     messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"},
                 {"role": "assistant", "content": "A"}, *ask("V")]
-    prompts = {t.name: httpx.post(t.base_url + "/apply-template", json={"messages": messages}, timeout=30).json()["prompt"]
-               for t in targets}
+    prompts = {t.name: httpx.post(t.base_url + "/apply-template", json={"messages": messages}, timeout=30)
+               .json()["prompt"] for t in targets}
     if len(set(prompts.values())) > 1:
         raise SystemExit(f"the servers render different prompts, the comparison would be unfair: {prompts}")
 
