@@ -13,27 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 
 import httpx
 
 import pyllm
 from pyllm import _core
+from pyllm.bench.http import Server, Stream, free_port, pyllm_serve_command, quantile, stream_openai
 from pyllm.chat import render_chat_format
 from pyllm.engine import Engine
 from pyllm.model import Model
 
 MESSAGES = [{"role": "user", "content": "Tell me a long story about a lighthouse keeper."}]
-
-
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _intervals(stamps: list[float]) -> list[float]:
@@ -68,54 +60,33 @@ def engine_alone(model: Model, n_tokens: int, threads: int) -> tuple[list[float]
     return _intervals(stamps[1:]), decoded / (result.timings.decode_ms / 1000)
 
 
-def through_http(n_tokens: int, threads: int, port: int) -> tuple[list[float], float]:
-    proc = subprocess.Popen([sys.executable, "-m", "pyllm", "serve", "--port", str(port), "-np", "1", "-c", "4096",
-                             "-t", str(threads)], env={**os.environ, "PYLLM_HTTP_LOG_LEVEL": "warning"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        body = {"messages": MESSAGES, "max_tokens": n_tokens, "temperature": 0, "stream": True,
-                "stream_options": {"include_usage": True}}
-        stamps, usage = [], None
-        with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=300) as r:
-            for line in r.iter_lines():
-                if not line.startswith("data: {"):
-                    continue
-                chunk = json.loads(line[6:])
-                if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-                    stamps.append(time.perf_counter())
-                usage = chunk.get("usage") or usage
-    finally:
-        proc.terminate()
-        proc.wait()
-    decoded = len(stamps) - 1
-    return _intervals(stamps[1:]), decoded / (stamps[-1] - stamps[0])
+def through_http(n_tokens: int, threads: int) -> tuple[list[float], float]:
+    port = free_port()
+    command = pyllm_serve_command("--port", str(port), "-np", "1", "-c", "4096", "-t", str(threads))
+
+    async def one_stream(base_url: str) -> Stream:
+        async with httpx.AsyncClient(timeout=300) as client:
+            return await stream_openai(client, base_url, MESSAGES, n_tokens)
+
+    with Server("pyllm serve", command, port) as server:
+        stream = asyncio.run(one_stream(server.base_url))
+    return _intervals(stream.stamps[1:]), stream.decode_tps
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m pyllm.bench server", description=__doc__)
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--port", type=int, default=18777)
     args = parser.parse_args(argv)
 
     model = Model(str(pyllm.default_model_path()))
     encode = native_encode(model, 4096)
     engine_iv, engine_tps = engine_alone(model, args.tokens, args.threads)
     del model
-    http_iv, http_tps = through_http(args.tokens, args.threads, args.port)
+    http_iv, http_tps = through_http(args.tokens, args.threads)
 
     def row(name: str, values: list[float], tps: str = "") -> str:
-        return f"| {name} | {statistics.median(values):.1f} | {_quantile(values, 0.99):.1f} | {tps} |"
+        return f"| {name} | {statistics.median(values):.1f} | {quantile(values, 0.99):.1f} | {tps} |"
 
     print("| per token | p50 us | p99 us | decode tok/s |")
     print("|---|---|---|---|")
@@ -123,5 +94,5 @@ def main(argv: list[str]) -> int:
     print(row("interval, engine alone", engine_iv, f"{engine_tps:.1f}"))
     print(row("interval, through HTTP (SSE, loopback)", http_iv, f"{http_tps:.1f}"))
     print(f"\noverhead per token (p50 difference): {statistics.median(http_iv) - statistics.median(engine_iv):.1f} us;"
-          f" p99 difference: {_quantile(http_iv, 0.99) - _quantile(engine_iv, 0.99):.1f} us")
+          f" p99 difference: {quantile(http_iv, 0.99) - quantile(engine_iv, 0.99):.1f} us")
     return 0

@@ -1,0 +1,155 @@
+"""HTTP pieces the server benchmarks share: a server subprocess that is healthy before it is
+used, and streaming clients for the OpenAI and Anthropic endpoints that timestamp every
+text piece on arrival (client-side measurement, the way a user sees it)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def pyllm_serve_command(*flags: str) -> list[str]:
+    return [sys.executable, "-m", "pyllm", "serve", *flags]
+
+
+class Server:
+    """A server process on loopback, healthy on entry (``GET /health`` answers 200), stopped on exit."""
+
+    def __init__(self, name: str, command: list[str], port: int, start_timeout: float = 180) -> None:
+        self.name = name
+        self.command = command
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.start_timeout = start_timeout
+        # A file, not a pipe: a server that logs a lot must never block on a full pipe.
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Server:
+        env = {**os.environ, "PYLLM_LOG_LEVEL": "error", "PYLLM_HTTP_LOG_LEVEL": "warning"}
+        self.proc = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited {self.proc.returncode}:\n{self.output()[-4000:]}")
+            try:
+                # llama-server answers 503 while it loads the model.
+                if httpx.get(self.base_url + "/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"{self.name} did not become healthy in {self.start_timeout:.0f} s")
+            time.sleep(0.2)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (Linux; 0 elsewhere). Unlike wall
+        time it hardly moves when other processes compete for the cores."""
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()  # type: ignore[union-attr]
+        except OSError:
+            return 0.0
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name: field 3 onwards
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@dataclass
+class Stream:
+    """One streamed response as the client saw it (perf_counter seconds)."""
+
+    sent: float
+    stamps: list[float] = field(default_factory=list)  # arrival of each non-empty text piece
+    end: float = 0.0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    text: str = ""
+
+    @property
+    def ttft(self) -> float:
+        return self.stamps[0] - self.sent
+
+    @property
+    def wall(self) -> float:
+        return self.end - self.sent
+
+    @property
+    def decode_tps(self) -> float:
+        """Tokens after the first over the time from the first piece to the last."""
+        return ((self.completion_tokens or len(self.stamps)) - 1) / (self.stamps[-1] - self.stamps[0])
+
+
+async def stream_openai(client: httpx.AsyncClient, base_url: str, messages: list[dict[str, Any]],
+                        max_tokens: int) -> Stream:
+    body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": True,
+            "stream_options": {"include_usage": True}}
+    s = Stream(sent=time.perf_counter())
+    async with client.stream("POST", base_url + "/v1/chat/completions", json=body) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if not line.startswith("data: {"):
+                continue
+            chunk = json.loads(line[6:])
+            if chunk.get("choices") and (piece := chunk["choices"][0].get("delta", {}).get("content")):
+                s.stamps.append(time.perf_counter())
+                s.text += piece
+            if usage := chunk.get("usage"):
+                s.prompt_tokens, s.completion_tokens = usage["prompt_tokens"], usage["completion_tokens"]
+    s.end = time.perf_counter()
+    return s
+
+
+async def stream_anthropic(client: httpx.AsyncClient, base_url: str, system: list[dict[str, Any]] | str,
+                           messages: list[dict[str, Any]], max_tokens: int) -> Stream:
+    body = {"model": "bench", "system": system, "messages": messages, "max_tokens": max_tokens,
+            "temperature": 0, "stream": True}
+    s = Stream(sent=time.perf_counter())
+    async with client.stream("POST", base_url + "/v1/messages", json=body) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if not line.startswith("data: {"):
+                continue
+            event = json.loads(line[6:])
+            if event["type"] == "content_block_delta" and (piece := event["delta"].get("text")):
+                s.stamps.append(time.perf_counter())
+                s.text += piece
+            elif event["type"] == "message_start":
+                s.prompt_tokens = event["message"]["usage"]["input_tokens"]
+            elif event["type"] == "message_delta":
+                s.completion_tokens = event["usage"]["output_tokens"]
+                s.prompt_tokens = event["usage"].get("input_tokens") or s.prompt_tokens
+    s.end = time.perf_counter()
+    return s
