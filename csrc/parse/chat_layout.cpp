@@ -146,8 +146,9 @@ private:
         return std::nullopt;
     }
 
-    // JSON kinds a tool-arg-value accepts: json-value is any, a choice lists some.
-    unsigned json_kinds(const json & p) const {
+    // JSON kinds a tool-arg-value accepts: json-value is any, a choice lists some. `seen`:
+    // rules already entered, as a schema's rules may be recursive.
+    unsigned json_kinds(const json & p, std::set<std::string> & seen) const {
         const std::string type = a_.type(p);
         if (type == "rule") {
             static const std::map<std::string, unsigned> kinds = {
@@ -155,16 +156,19 @@ private:
                 {"json-array", ArgValueKind::array},      {"json-number", ArgValueKind::number},
                 {"json-bool", ArgValueKind::boolean},     {"json-null", ArgValueKind::null},
                 {"json-string", ArgValueKind::string_value}};
-            const auto it = kinds.find(p.value("name", ""));
-            return it != kinds.end() ? it->second : json_kinds(a_.at(p.at("child")));
+            const std::string name = p.value("name", "");
+            if (const auto it = kinds.find(name); it != kinds.end()) {
+                return it->second;
+            }
+            return seen.insert(name).second ? json_kinds(a_.at(p.at("child")), seen) : 0;
         }
         unsigned k = 0;
         if (p.contains("child")) {
-            k |= json_kinds(a_.at(p.at("child")));
+            k |= json_kinds(a_.at(p.at("child")), seen);
         }
         if (p.contains("children")) {
             for (const auto & c : p.at("children")) {
-                k |= json_kinds(a_.at(c));
+                k |= json_kinds(a_.at(c), seen);
             }
         }
         return k;
@@ -191,7 +195,8 @@ private:
                 if (t == "tool-arg-string-value") {
                     kind.string = true;
                 } else {
-                    kind.json |= json_kinds(a_.at(p.at("child")));
+                    std::set<std::string> seen;
+                    kind.json |= json_kinds(a_.at(p.at("child")), seen);
                 }
             }
             return;
@@ -284,13 +289,29 @@ std::optional<ChatLayout> read_chat_layout(const common_chat_params & params) {
         return std::nullopt;
     }
     layout.prompt_tail = params.generation_prompt.substr(prefix);
-    // `optional(reasoning block) + space + content`: whitespace after the block is skipped.
+    // `reasoning? + space + content?` (Mistral, Qwen3.5, Kimi-K2): whitespace before the
+    // content is skipped whether or not a reasoning block came first. The space node sits
+    // right after the optional reasoning block, or right before the (optional) content.
     const auto & kids = root.at("children");
-    for (size_t i = 0; layout.reasoning && i + 1 < kids.size(); ++i) {
-        const json & p = a.at(kids[i]);
-        if (a.type(p) == "repetition" && a.type(a.at(p.at("child"))) == "sequence" &&
-            read_reasoning(a, a.at(p.at("child"))) && a.type(a.at(kids[i + 1])) == "space") {
-            layout.reasoning->end_space = true;
+    for (size_t i = 1; i < kids.size(); ++i) {
+        if (a.type(a.at(kids[i])) != "space") {
+            continue;
+        }
+        const json & before = a.at(kids[i - 1]);
+        const bool after_reasoning = a.type(before) == "repetition" && a.type(a.at(before.at("child"))) == "sequence" &&
+                                     read_reasoning(a, a.at(before.at("child")));
+        size_t j = i + 1;
+        while (j < kids.size() && a.type(a.at(kids[j])) == "epsilon") {
+            ++j;
+        }
+        bool before_content = false;
+        if (j < kids.size()) {
+            const json & next = a.at(kids[j]);
+            const bool optional = a.type(next) == "repetition" && next.value("max_count", -1) == 1;
+            before_content = is_tag(a, optional ? a.at(next.at("child")) : next, "content");
+        }
+        if (after_reasoning || before_content) {
+            layout.space_before_content = true;
         }
     }
     return layout;

@@ -19,7 +19,6 @@ struct ReasoningLayout {
     std::string end;             // "</think>"
     std::string end_optional;    // characters accepted, one each, after the end tag
     bool start_space = false;    // any whitespace after the start tag is skipped (Qwen3.5)
-    bool end_space = false;      // any whitespace after the block is skipped
     // Markers that also end reasoning but are left for the content to read (a tool call
     // opened without closing the reasoning first: Qwen3.5, Kimi-K2).
     std::vector<std::string> stop_before;
@@ -38,6 +37,7 @@ struct ChatLayout {
     // (from the reasoning start tag on): how forced-open and disabled thinking look.
     std::string prompt_tail;
     bool skip_leading_space = false;        // whitespace at the very start is not content
+    bool space_before_content = false;      // whitespace after the (optional) reasoning block is not content
     std::optional<ReasoningLayout> reasoning;
     std::vector<std::string> content_until;  // markers that end the content (tool call starts)
     std::set<std::string> literals;          // every literal in the parser, for format recognition

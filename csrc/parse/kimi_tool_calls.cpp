@@ -16,22 +16,15 @@ constexpr std::string_view call_end = "<|tool_call_end|>";
 
 KimiToolCalls::KimiToolCalls(std::set<std::string> declared_tools) : declared_(std::move(declared_tools)) {}
 
-void KimiToolCalls::begin(std::string_view start_marker) {
+void KimiToolCalls::begin(std::string_view /*start_marker*/) {
     stage_ = Stage::header;
-    need_call_begin_ = start_marker == section_begin;
-    depth_ = 0;
-    in_string_ = false;
-    escaped_ = false;
+    value_end_.reset();
 }
 
 size_t KimiToolCalls::match_header(std::string_view text, std::string & name, std::string & id) const {
     size_t pos = 0;
     int r = 1;
     auto cut_or_fail = [&]() { return r == 0 ? size_t(0) : npos; };
-    if (need_call_begin_) {
-        if ((r = match_literal(text, pos, call_begin)) <= 0) return cut_or_fail();
-        pos += std::string_view(call_begin).size();
-    }
     const size_t id_start = pos;
     if ((r = match_literal(text, pos, "functions.")) <= 0) return cut_or_fail();
     pos += 10;
@@ -52,32 +45,6 @@ size_t KimiToolCalls::match_header(std::string_view text, std::string & name, st
     return pos + argument_begin.size();
 }
 
-// Bytes of `text` that belong to the arguments object; stage_ becomes tail at its last byte.
-size_t KimiToolCalls::scan_arguments(std::string_view text) {
-    for (size_t i = 0; i < text.size(); ++i) {
-        const char ch = text[i];
-        if (in_string_) {
-            if (escaped_) {
-                escaped_ = false;
-            } else if (ch == '\\') {
-                escaped_ = true;
-            } else if (ch == '"') {
-                in_string_ = false;
-            }
-            continue;
-        }
-        if (ch == '"') {
-            in_string_ = true;
-        } else if (ch == '{' || ch == '[') {
-            ++depth_;
-        } else if ((ch == '}' || ch == ']') && --depth_ <= 0) {
-            stage_ = Stage::tail;
-            return i + 1;
-        }
-    }
-    return text.size() - incomplete_utf8_tail(text);
-}
-
 ToolCallSyntax::Step KimiToolCalls::consume(std::string_view text, bool at_end, ToolCallSink & sink) {
     size_t used = 0;
     if (stage_ == Stage::header) {
@@ -88,8 +55,7 @@ ToolCallSyntax::Step KimiToolCalls::consume(std::string_view text, bool at_end, 
             return {Status::not_a_call, 0};
         }
         if (n == 0) {
-            // A header cut off by the end of the output: the reference drops the call whole.
-            return {Status::more, at_end ? text.size() : 0};
+            return {at_end ? Status::cut_off : Status::more, 0};
         }
         if (!declared_.count(name)) {
             return {Status::not_a_call, 0};
@@ -99,14 +65,17 @@ ToolCallSyntax::Step KimiToolCalls::consume(std::string_view text, bool at_end, 
         used = n;
     }
     if (stage_ == Stage::arguments) {
-        size_t n = scan_arguments(text.substr(used));
-        if (at_end && stage_ == Stage::arguments) {
-            n = text.size() - used;  // a held-back partial character is flushed at the end
-        }
-        sink.arguments(text.substr(used, n));
-        used += n;
-        if (stage_ == Stage::arguments) {
-            return {Status::more, used};  // at the end: cut off inside the arguments, left open
+        const std::string_view value = text.substr(used);
+        if (const size_t n = value_end_.scan(value); n != JsonValueEnd::npos) {
+            sink.arguments(value.substr(0, n));
+            used += n;
+            stage_ = Stage::tail;
+        } else {
+            // At the end: cut off inside the arguments, left open, a held-back partial
+            // character flushed.
+            const size_t keep = at_end ? 0 : incomplete_utf8_tail(value);
+            sink.arguments(value.substr(0, value.size() - keep));
+            return {Status::more, text.size() - keep};
         }
     }
     // After the arguments: the optional call end marker.

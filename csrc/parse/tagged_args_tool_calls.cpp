@@ -181,15 +181,14 @@ ToolCallSyntax::Step TaggedArgsToolCalls::consume(std::string_view text, bool at
             return {Status::not_a_call, 0};
         }
         if (n == 0) {
-            // A header cut off by the end of the output: the reference drops the call whole.
-            return {Status::more, at_end ? text.size() : 0};
+            return {at_end ? Status::cut_off : Status::more, 0};
         }
         const auto tool = arg_kinds_.find(name);
         if (tool == arg_kinds_.end()) {
             return {Status::not_a_call, 0};  // not a declared tool
         }
         args_ = &tool->second;
-        sink.start_call(name);
+        sink.start_call(name, {});
         sink.arguments("{");
         used = n - seed_.size();
         stage_ = Stage::between_args;

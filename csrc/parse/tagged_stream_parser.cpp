@@ -1,18 +1,20 @@
 #include "tagged_stream_parser.h"
 
+#include <algorithm>
+#include <utility>
+
+#include "literal_match.h"
 #include "tool_call_id.h"
 #include "utf8_tail.h"
 
 namespace pyllm::parse {
 
-namespace {
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-}  // namespace
-
 TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
-                                       const CallSection & section)
+                                       CallSection section)
     : state_(layout.skip_leading_space ? State::leading_space : State::reasoning_probe),
       reasoning_(layout.reasoning),
+      space_before_content_(layout.space_before_content),
+      section_(std::move(section)),
       tool_calls_(std::move(tool_calls)) {
     if (reasoning_) {
         std::vector<std::string> ends{reasoning_->end};
@@ -21,9 +23,9 @@ TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_pt
     }
     if (tool_calls_) {
         call_start_ = MarkerMatcher(layout.content_until);
-        std::vector<std::string> next = section.next_call.empty() ? layout.content_until : section.next_call;
+        std::vector<std::string> next = section_.next_call.empty() ? layout.content_until : section_.next_call;
         section_ends_ = next.size();
-        next.insert(next.end(), section.end.begin(), section.end.end());
+        next.insert(next.end(), section_.end.begin(), section_.end.end());
         next_call_ = MarkerMatcher(std::move(next));
     }
     // The reference parses the end of the generation prompt again in front of the output:
@@ -64,11 +66,16 @@ void TaggedStreamParser::start_call(std::string_view name, std::string_view id) 
                      std::string(name)});
 }
 
-void TaggedStreamParser::begin_call(std::string marker) {
-    pos_ += marker.size();
-    call_marker_ = std::move(marker);
-    tool_calls_->begin(call_marker_);
+void TaggedStreamParser::enter(const std::string & marker, size_t skipped, std::string given_back) {
+    pos_ += skipped + marker.size();
     section_closed_ = false;
+    if (std::find(section_.start.begin(), section_.start.end(), marker) != section_.start.end()) {
+        unproven_section_ = marker;
+        state_ = State::between_calls;
+        return;
+    }
+    tool_calls_->begin(marker);
+    call_marker_ = std::move(given_back.append(marker));
     state_ = State::tool_call;
 }
 
@@ -108,15 +115,13 @@ bool TaggedStreamParser::step(bool at_end) {
         }
         case State::reasoning_probe: {
             if (!reasoning_) {
-                state_ = State::content;
+                state_ = space_before_content_ ? State::content_space : State::content;
                 return true;
             }
             const std::string & tag = reasoning_->start;
             const size_t n = std::min(tag.size(), rest.size());
             if (rest.compare(0, n, tag, 0, n) != 0 || (n < tag.size() && at_end)) {
-                // No reasoning block; whitespace the reference skips after one is skipped too.
-                optional_matched_ = reasoning_->end_optional.size();
-                state_ = State::reasoning_end_space;
+                state_ = space_before_content_ ? State::content_space : State::content;
                 return true;
             }
             if (n < tag.size()) {
@@ -141,11 +146,20 @@ bool TaggedStreamParser::step(bool at_end) {
                 ++optional_matched_;
                 return true;
             }
-            if ((start ? reasoning_->start_space : reasoning_->end_space) && is_space(rest[0])) {
+            if (start && reasoning_->start_space && is_space(rest[0])) {
                 ++pos_;
                 return true;
             }
-            state_ = start ? State::reasoning : State::content;
+            state_ = start ? State::reasoning : space_before_content_ ? State::content_space : State::content;
+            return true;
+        }
+        case State::content_space: {
+            const size_t n = skip_space(rest, 0);
+            pos_ += n;
+            if (n == rest.size()) {
+                return false;
+            }
+            state_ = State::content;
             return true;
         }
         case State::reasoning: {
@@ -205,7 +219,7 @@ bool TaggedStreamParser::step(bool at_end) {
                 pos_ = at_end ? buf_.size() : pos_;
                 return false;
             }
-            begin_call(call_start_.marker(m.marker));
+            enter(call_start_.marker(m.marker), 0, {});
             return true;
         }
         case State::tool_call: {
@@ -217,6 +231,9 @@ bool TaggedStreamParser::step(bool at_end) {
                 case ToolCallSyntax::Status::done:
                     state_ = State::between_calls;
                     return true;
+                case ToolCallSyntax::Status::cut_off:
+                    pos_ = buf_.size();
+                    return false;
                 case ToolCallSyntax::Status::not_a_call:
                     // Not a call after all (an undeclared tool, a malformed or cut-off header):
                     // the start marker and what follows are content, never dropped.
@@ -237,22 +254,36 @@ bool TaggedStreamParser::step(bool at_end) {
                 }
                 return false;
             }
+            if (!section_.separator.empty() && rest.compare(n, section_.separator.size(), section_.separator) == 0) {
+                n = skip_space(rest, n + section_.separator.size());
+                if (n == rest.size()) {
+                    pos_ += at_end ? n : 0;  // a separator the output ended after: the reference drops it
+                    return false;
+                }
+            }
             const MarkerMatcher & next = section_closed_ ? call_start_ : next_call_;
             const auto m = next.find(rest.substr(n));
             if (m.text_end == 0 && m.marker >= 0) {
-                pos_ += n;
-                if (&next == &next_call_ && static_cast<size_t>(m.marker) >= section_ends_) {
-                    pos_ += next.marker(m.marker).size();
+                const std::string & marker = next.marker(m.marker);
+                const bool section_end = &next == &next_call_ && static_cast<size_t>(m.marker) >= section_ends_;
+                if (!section_end) {
+                    enter(marker, n, std::exchange(unproven_section_, {}).append(rest.substr(0, n)));
+                    return true;
+                }
+                if (unproven_section_.empty()) {
+                    pos_ += n + marker.size();
                     section_closed_ = true;
                     return true;
                 }
-                begin_call(next.marker(m.marker));
-                return true;
-            }
-            if (m.text_end == 0 && !at_end) {
+                // An empty section is not one: falls through to content from its start on.
+            } else if (m.text_end == 0 && !at_end) {
                 return false;  // may still become another call
+            } else if (m.text_end == 0 && !unproven_section_.empty()) {
+                pos_ = buf_.size();  // a cut-off section start: the reference drops it
+                return false;
             }
             // Text after the calls: llama.cpp's parser rejects it; it is kept as content.
+            emit_text(StreamEventKind::content, std::exchange(unproven_section_, {}));
             state_ = State::content;
             return true;
         }

@@ -14,8 +14,9 @@ namespace pyllm::parse {
 class ToolCallSink {
 public:
     virtual ~ToolCallSink() = default;
-    // `id`: the call's own id when the format carries one (Kimi-K2), else one is made.
-    virtual void start_call(std::string_view name, std::string_view id = {}) = 0;
+    // `id`: the call's id where the model writes one (Kimi-K2's functions.NAME:N, Mistral's
+    // [CALL_ID]); empty: one is made.
+    virtual void start_call(std::string_view name, std::string_view id) = 0;
     virtual void arguments(std::string_view json_fragment) = 0;
     virtual void end_call() = 0;
 };
@@ -26,6 +27,7 @@ public:
         more,        // everything given was consumed; the call goes on
         done,        // the call ended `consumed` bytes in
         not_a_call,  // the text since the start marker is not a call to a declared tool
+        cut_off,     // the output ended inside the call's header: the reference drops it
     };
     struct Step {
         Status status;

@@ -3,7 +3,9 @@
 The same real-tokenizer token stream (Qwen3 template: reasoning, then one tool call whose
 arguments carry most of the length) is fed to both, one token per call. The server path is
 common_chat_parse over the whole accumulated text plus compute_diffs, after every token.
-``--family`` writes the same stream in another native family's format and template.
+``--family NAME`` (repeatable) or ``--all-families`` writes the same stream in other native
+families' formats and templates (a quarter reasoning where the format has it, the rest one
+tool call whose string argument carries most of the length).
 """
 from __future__ import annotations
 
@@ -58,12 +60,37 @@ def minimax_output(reasoning: str, story: str) -> str:  # the prompt opens <thin
     )
 
 
+def write_file_args(story: str) -> str:
+    return json.dumps({"path": "story.txt", "content": story})
+
+
 def kimi_output(reasoning: str, story: str) -> str:
-    args = json.dumps({"path": "story.txt", "content": story})
     return (
         f"<think>{reasoning}</think><|tool_calls_section_begin|><|tool_call_begin|>functions.write_file:0"
-        f"<|tool_call_argument_begin|>{args}<|tool_call_end|><|tool_calls_section_end|>"
+        f"<|tool_call_argument_begin|>{write_file_args(story)}<|tool_call_end|><|tool_calls_section_end|>"
     )
+
+
+def deepseek_output(reasoning: str, story: str) -> str:  # DeepSeek-R1: the prompt opens <think>
+    return (
+        f"{reasoning}\n</think>\n\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>write_file\n"
+        f"```json\n{write_file_args(story)}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>"
+    )
+
+
+def mistral_output(reasoning: str, story: str) -> str:
+    return f"[THINK]{reasoning}[/THINK][TOOL_CALLS]write_file[ARGS]{write_file_args(story)}"
+
+
+def harmony_output(reasoning: str, story: str) -> str:
+    return (
+        f"<|channel|>analysis<|message|>{reasoning}<|end|><|start|>assistant to=functions.write_file"
+        f"<|channel|>commentary <|constrain|>json<|message|>{write_file_args(story)}"
+    )
+
+
+def llama3_output(reasoning: str, story: str) -> str:  # no reasoning block: the text is content
+    return f'{reasoning}\n{{"name": "write_file", "parameters": {write_file_args(story)}}}'
 
 
 # family -> (template, vocab-only tokenizer, output writer); the tokenizers are not always the
@@ -74,6 +101,10 @@ FAMILIES = {
     "glm": ("GLM-4.7-Flash.jinja", VOCAB, glm_output),
     "minimax-m2": ("MiniMax-M2.jinja", VOCAB, minimax_output),
     "kimi-k2": ("Kimi-K2-Thinking.jinja", VOCAB, kimi_output),
+    "deepseek": ("llama-cpp-deepseek-r1.jinja", "ggml-vocab-deepseek-llm.gguf", deepseek_output),
+    "mistral": ("mistralai-Ministral-3-14B-Reasoning-2512.jinja", "ggml-vocab-llama-bpe.gguf", mistral_output),
+    "harmony": ("openai-gpt-oss-120b.jinja", "ggml-vocab-llama-bpe.gguf", harmony_output),
+    "llama3": ("meta-llama-Llama-3.1-8B-Instruct.jinja", "ggml-vocab-llama-bpe.gguf", llama3_output),
 }
 
 
@@ -140,8 +171,19 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m pyllm.bench parser")
     ap.add_argument("--json", action="store_true", help="print {'results': [...]} instead of a table")
-    ap.add_argument("--family", choices=sorted(FAMILIES), default="hermes", help="output format (default: hermes)")
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--family", choices=sorted(FAMILIES), action="append", help="output format (default: hermes)")
+    which.add_argument("--all-families", action="store_true", help="every native family in turn")
     args = ap.parse_args(argv)
-    results = run(family=args.family)
-    print(json.dumps({"results": results}) if args.json else table(results))
+    if not args.family and not args.all_families:
+        results = run()
+        print(json.dumps({"results": results}) if args.json else table(results))
+        return 0
+    # Several families: each result names its family, each table is headed by it.
+    families = list(FAMILIES) if args.all_families else args.family
+    by_family = {f: run(family=f) for f in families}
+    if args.json:
+        print(json.dumps({"results": [{"family": f, **r} for f, rs in by_family.items() for r in rs]}))
+    else:
+        print("\n\n".join(f"{f}\n\n{table(rs)}" for f, rs in by_family.items()))
     return 0

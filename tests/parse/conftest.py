@@ -84,11 +84,13 @@ def as_plain(msg: ParsedMessage | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def check_against_reference(template: str, text: str, expected_family: str, vocab: str | None = None, **options: Any) -> None:
+def check_against_reference(
+    template: str, text: str, expected_family: str, vocab: str = "ggml-vocab-qwen2.gguf", **options: Any
+) -> None:
     """Feeds `text` token by token: at every prefix what was emitted is a prefix of the
-    reference's final parse (deltas never retract, names are sent once, arguments grow); at
+    reference's final parse (never retracted, names sent once, arguments only grow), and at
     the end the message equals it."""
-    model = vocab_model(template, vocab) if vocab else vocab_model(template)
+    model = vocab_model(template, vocab)
     parser = StreamParser(model, MESSAGES, options.pop("tools", TOOLS), **options)
     assert parser.family == expected_family
     reference = as_plain(parser.reference_parse(text, False))
@@ -115,6 +117,8 @@ def kit() -> Any:
     import types
 
     return types.SimpleNamespace(
+        MESSAGES=MESSAGES,
+        StreamParser=StreamParser,
         TOOLS=TOOLS,
         as_plain=as_plain,
         check_against_reference=check_against_reference,

@@ -75,9 +75,10 @@ def test_disabled_thinking_matches_reference(kit: Any, case: str) -> None:
 
 # Formats without a native module yet: they must go through llama.cpp's parser, whole.
 FALLBACK_CASES = {
-    "openai-gpt-oss-120b.jinja": "<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final"
-    "<|message|>Sunny.",
-    "meta-llama-Llama-3.3-70B-Instruct.jinja": '{"name": "get_weather", "parameters": {"city": "Paris"}}',
+    "meetkai-functionary-medium-v3.2.jinja": 'get_weather\n{"city": "Paris"}',
+    "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja": "<|START_THINKING|>Hm.<|END_THINKING|><|START_ACTION|>"
+    '[{"tool_call_id": "0", "tool_name": "get_weather", "parameters": {"city": "Paris"}}]<|END_ACTION|>',
+    "deepseek-ai-DeepSeek-V3.2.jinja": "<think>Hmm.</think>Sunny in Paris.",
 }
 
 
