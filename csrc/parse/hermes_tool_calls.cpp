@@ -44,7 +44,7 @@ struct HeaderCursor {
 HermesToolCalls::HermesToolCalls(std::set<std::string> declared_tools, std::string call_end)
     : declared_(std::move(declared_tools)), call_end_({std::move(call_end)}) {}
 
-void HermesToolCalls::begin() {
+void HermesToolCalls::begin(std::string_view /*start_marker*/) {
     stage_ = Stage::header;
     depth_ = 0;
     started_value_ = false;

@@ -16,7 +16,7 @@ class HermesToolCalls : public ToolCallSyntax {
 public:
     HermesToolCalls(std::set<std::string> declared_tools, std::string call_end);
 
-    void begin() override;
+    void begin(std::string_view start_marker) override;
     Step consume(std::string_view text, bool at_end, ToolCallSink & sink) override;
 
 private:

@@ -9,15 +9,22 @@ namespace {
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 }  // namespace
 
-TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls)
+TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
+                                       const CallSection & section)
     : state_(layout.skip_leading_space ? State::leading_space : State::reasoning_probe),
       reasoning_(layout.reasoning),
       tool_calls_(std::move(tool_calls)) {
     if (reasoning_) {
-        reasoning_end_ = MarkerMatcher({reasoning_->end});
+        std::vector<std::string> ends{reasoning_->end};
+        ends.insert(ends.end(), reasoning_->stop_before.begin(), reasoning_->stop_before.end());
+        reasoning_end_ = MarkerMatcher(std::move(ends));
     }
     if (tool_calls_) {
         call_start_ = MarkerMatcher(layout.content_until);
+        std::vector<std::string> next = section.next_call.empty() ? layout.content_until : section.next_call;
+        section_ends_ = next.size();
+        next.insert(next.end(), section.end.begin(), section.end.end());
+        next_call_ = MarkerMatcher(std::move(next));
     }
     // The reference parses the end of the generation prompt again in front of the output:
     // a prompt ending in "<think>" leaves the output inside reasoning, and a prompt holding
@@ -52,8 +59,17 @@ void TaggedStreamParser::flush_reasoning_whitespace() {
     }
 }
 
-void TaggedStreamParser::start_call(std::string_view name) {
-    out_->push_back({StreamEventKind::tool_call_start, {}, calls_, new_tool_call_id(), std::string(name)});
+void TaggedStreamParser::start_call(std::string_view name, std::string_view id) {
+    out_->push_back({StreamEventKind::tool_call_start, {}, calls_, id.empty() ? new_tool_call_id() : std::string(id),
+                     std::string(name)});
+}
+
+void TaggedStreamParser::begin_call(std::string marker) {
+    pos_ += marker.size();
+    call_marker_ = std::move(marker);
+    tool_calls_->begin(call_marker_);
+    section_closed_ = false;
+    state_ = State::tool_call;
 }
 
 void TaggedStreamParser::arguments(std::string_view json_fragment) {
@@ -97,15 +113,13 @@ bool TaggedStreamParser::step(bool at_end) {
             }
             const std::string & tag = reasoning_->start;
             const size_t n = std::min(tag.size(), rest.size());
-            if (rest.compare(0, n, tag, 0, n) != 0) {
-                state_ = State::content;
+            if (rest.compare(0, n, tag, 0, n) != 0 || (n < tag.size() && at_end)) {
+                // No reasoning block; whitespace the reference skips after one is skipped too.
+                optional_matched_ = reasoning_->end_optional.size();
+                state_ = State::reasoning_end_space;
                 return true;
             }
             if (n < tag.size()) {
-                if (at_end) {
-                    state_ = State::content;
-                    return true;
-                }
                 return false;
             }
             pos_ += tag.size();
@@ -125,6 +139,10 @@ bool TaggedStreamParser::step(bool at_end) {
             // The reference tries each optional character once, in order: skip the unmatched.
             if (optional_matched_ < optional.size()) {
                 ++optional_matched_;
+                return true;
+            }
+            if ((start ? reasoning_->start_space : reasoning_->end_space) && is_space(rest[0])) {
+                ++pos_;
                 return true;
             }
             state_ = start ? State::reasoning : State::content;
@@ -156,7 +174,9 @@ bool TaggedStreamParser::step(bool at_end) {
                 pos_ = at_end ? buf_.size() : pos_;
                 return false;
             }
-            pos_ += reasoning_end_.marker(m.marker).size();
+            if (m.marker == 0) {
+                pos_ += reasoning_end_.marker(m.marker).size();
+            }  // else a stop_before marker: left for the content to read
             reasoning_space_.clear();
             optional_matched_ = 0;
             state_ = State::reasoning_end_space;
@@ -184,10 +204,7 @@ bool TaggedStreamParser::step(bool at_end) {
                 pos_ = at_end ? buf_.size() : pos_;
                 return false;
             }
-            call_marker_ = call_start_.marker(m.marker);
-            pos_ += call_marker_.size();
-            tool_calls_->begin();
-            state_ = State::tool_call;
+            begin_call(call_start_.marker(m.marker));
             return true;
         }
         case State::tool_call: {
@@ -219,12 +236,16 @@ bool TaggedStreamParser::step(bool at_end) {
                 }
                 return false;
             }
-            const auto m = call_start_.find(rest.substr(n));
+            const MarkerMatcher & next = section_closed_ ? call_start_ : next_call_;
+            const auto m = next.find(rest.substr(n));
             if (m.text_end == 0 && m.marker >= 0) {
-                call_marker_ = call_start_.marker(m.marker);
-                pos_ += n + call_marker_.size();
-                tool_calls_->begin();
-                state_ = State::tool_call;
+                pos_ += n;
+                if (&next == &next_call_ && static_cast<size_t>(m.marker) >= section_ends_) {
+                    pos_ += next.marker(m.marker).size();
+                    section_closed_ = true;
+                    return true;
+                }
+                begin_call(next.marker(m.marker));
                 return true;
             }
             if (m.text_end == 0 && !at_end) {

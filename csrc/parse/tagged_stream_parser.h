@@ -17,10 +17,19 @@
 
 namespace pyllm::parse {
 
+// How calls follow one another, for formats that wrap a run of calls in a section
+// (Kimi-K2's <|tool_calls_section_begin|>...<|tool_calls_section_end|>, MiniMax-M2's
+// <minimax:tool_call>...</minimax:tool_call>). Empty: every call opens with a content marker.
+struct CallSection {
+    std::vector<std::string> next_call;  // markers that open another call inside the section
+    std::vector<std::string> end;        // markers that close the section (consumed, not content)
+};
+
 class TaggedStreamParser : public FormatParser, private ToolCallSink {
 public:
     // `tool_calls` may be null: no tools were declared, everything after reasoning is content.
-    TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls);
+    TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
+                       const CallSection & section = {});
 
     void feed(std::string_view text, StreamEvents & out) override;
     void finish(StreamEvents & out) override;
@@ -42,7 +51,8 @@ private:
     void emit_text(StreamEventKind kind, std::string_view text);
     void flush_reasoning_whitespace();
 
-    void start_call(std::string_view name) override;
+    void start_call(std::string_view name, std::string_view id) override;
+    void begin_call(std::string marker);
     void arguments(std::string_view json_fragment) override;
     void end_call() override;
 
@@ -60,8 +70,11 @@ private:
 
     MarkerMatcher reasoning_end_;
     MarkerMatcher call_start_;
+    MarkerMatcher next_call_;  // after a call: another call, or the end of the section
     std::unique_ptr<ToolCallSyntax> tool_calls_;
     std::string call_marker_;  // the start marker of the call being read
+    size_t section_ends_ = 0;  // next_call_'s markers from this index on close the section
+    bool section_closed_ = false;
     size_t calls_ = 0;
 };
 

@@ -14,7 +14,8 @@ namespace pyllm::parse {
 class ToolCallSink {
 public:
     virtual ~ToolCallSink() = default;
-    virtual void start_call(std::string_view name) = 0;
+    // `id`: the call's own id when the format carries one (Kimi-K2), else one is made.
+    virtual void start_call(std::string_view name, std::string_view id = {}) = 0;
     virtual void arguments(std::string_view json_fragment) = 0;
     virtual void end_call() = 0;
 };
@@ -32,8 +33,9 @@ public:
     };
 
     virtual ~ToolCallSyntax() = default;
-    // A new call begins just after its start marker.
-    virtual void begin() = 0;
+    // A new call begins just after `start_marker`, one of the markers that open calls (some
+    // formats have several, and a marker may already hold part of the call: `<function=NAME>`).
+    virtual void begin(std::string_view start_marker) = 0;
     // Offers the text after what was consumed so far. Returns having consumed less than all
     // of it only to wait for more (a tail that may still become a marker) or when the call is
     // over. `at_end`: no more text will come.
