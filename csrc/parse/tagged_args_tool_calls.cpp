@@ -135,7 +135,13 @@ void TaggedArgsToolCalls::start_value(std::string_view key, ToolCallSink & sink)
             kind_ = it->second;
         }
     }
-    mode_ = kind_.json == 0 ? ValueMode::string : !kind_.string ? ValueMode::json : ValueMode::undecided;
+    // Objects and arrays (possibly long) stream as the model writes them. A value that may
+    // also be text, or a scalar (short), waits for its end tag to decide: text, or a
+    // scalar that is not what the schema says, becomes a string rather than invalid JSON.
+    const bool container = kind_.json & (ArgValueKind::object | ArgValueKind::array);
+    mode_ = kind_.json == 0                  ? ValueMode::string
+            : container && !kind_.string     ? ValueMode::json
+                                             : ValueMode::undecided;
     std::string out = arg_count_ > 0 ? "," : "";
     out += common_json::make(std::string(key)).dump();
     out += ':';
@@ -166,7 +172,8 @@ void TaggedArgsToolCalls::end_value(ToolCallSink & sink) {
     if (mode_ == ValueMode::string) {
         sink.arguments("\"");
     } else if (mode_ == ValueMode::undecided) {
-        // The reference tries the schema's JSON types first, then takes the text as a string.
+        // The reference tries the schema's JSON types first, then takes the text as a string
+        // (or, when the schema allows no string, rejects the output).
         const auto v = common_json::parse_no_throw(undecided_);
         if (!v.is_discarded() && (json_kind(v) & kind_.json)) {
             sink.arguments(undecided_);
@@ -255,6 +262,9 @@ ToolCallSyntax::Step TaggedArgsToolCalls::consume(std::string_view text, bool at
                 }
                 value_text(rest.substr(0, n), sink);
                 if (m.marker < 0) {
+                    if (at_end && mode_ == ValueMode::undecided && !kind_.string) {
+                        sink.arguments(undecided_);  // a cut-off JSON value is kept, as in the reference
+                    }
                     // At the end, a held-back tail is a cut-off closing tag: the reference drops it.
                     return {Status::more, at_end ? text.size() : used + n};
                 }

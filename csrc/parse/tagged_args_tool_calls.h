@@ -5,8 +5,8 @@
 //   MiniMax-M2: <invoke name="NAME">\n<parameter name="KEY">VALUE</parameter>\n</invoke>
 // The arguments JSON is built as the values stream, the way llama.cpp's mapper builds it:
 // `{"KEY":` then a string value escaped as it arrives, or a JSON value (typed by the tool's
-// schema) passed through, `}` when the call closes. Only a tail that may be the value's
-// closing tag is ever held back.
+// schema) passed through, `}` when the call closes. A string value holds back only a tail
+// that may be its closing tag; a scalar (number, boolean, null) waits for its closing tag.
 #pragma once
 
 #include <map>
@@ -59,7 +59,7 @@ private:
     size_t arg_count_ = 0;
     ValueMode mode_ = ValueMode::string;
     ArgValueKind kind_;
-    std::string undecided_;  // a value that may be JSON or text: kept until its end decides
+    std::string undecided_;  // a scalar, or a value that may be JSON or text: kept until its end
 };
 
 }  // namespace pyllm::parse

@@ -156,6 +156,7 @@ def corpus(template: str) -> dict[str, str]:
         "unicode-and-escapes": think(template, 'Ä "quote" \\ 日本語 🙂') + "Résumé: ✓ \\n \"ok\"\n" + family.calls([uni]),
         "truncated-in-arguments": think(template, "x") + one_call[: one_call.index("Paris") + 3],
         "truncated-in-call-header": think(template, "x") + one_call[: one_call.index("weather") + 2],
+        "truncated-in-typed-value": think(template, "x") + one_call[: one_call.index("3") + 1],
     }
     if template in family.thinking:
         cases["reasoning-only"] = think(template, "The user wants weather.")
@@ -279,3 +280,58 @@ def test_several_calls_in_one_chunk_and_byte_by_byte_agree(kit: Any, template: s
     split, _ = kit.run(parser_for(kit, template), [data[i : i + 1] for i in range(len(data))])
     assert kit.as_plain(whole) == kit.as_plain(split)
     assert len(whole.tool_calls) == 3 and whole.ended_calls == {0, 1, 2}
+
+
+MIXED = {
+    "type": "function",
+    "function": {
+        "name": "note",
+        "description": "Take a note",
+        "parameters": {
+            "type": "object",
+            "properties": {"value": {"type": ["integer", "string"]}, "extra": {"type": ["object", "null"]}},
+            "required": ["value"],
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[("value", "12")], [("value", "twelve")], [("value", "12 apples"), ("extra", "null")],
+     [("value", "true")], [("value", "1"), ("extra", '{"a": [1]}')]],
+)
+@pytest.mark.parametrize("template", ["Qwen3-Coder.jinja", "GLM-4.7-Flash.jinja", "MiniMax-M2.jinja"])
+def test_values_of_several_types_are_typed_like_the_reference(kit: Any, template: str, args: Args) -> None:
+    family = TEMPLATES[template]
+    text = think(template, "") + one(template, "note", args)
+    kit.check_against_reference(template, text, family.name, vocab=family.templates[template], tools=[MIXED])
+
+
+def test_qwen3_coder_call_opened_without_tool_call_tag(kit: Any) -> None:
+    # Qwen3-Coder sometimes starts a call at <function=NAME>; llama.cpp reads it as a call.
+    text = "Let me check.\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>"
+    kit.check_against_reference("Qwen3-Coder.jinja", text, "qwen3-coder")
+
+
+@pytest.mark.parametrize("case", ["content-only", "one-call", "three-calls"])
+def test_qwen35_disabled_thinking_matches_reference(kit: Any, case: str) -> None:
+    text = corpus("Qwen3.5-4B.jinja")[case].split("</think>\n\n", 1)[1]
+    kit.check_against_reference("Qwen3.5-4B.jinja", text, "qwen3-coder", vocab="ggml-vocab-qwen35.gguf",
+                                enable_thinking=False)
+
+
+@pytest.mark.parametrize("template", ["Qwen3.5-4B.jinja", "Kimi-K2-Thinking.jinja"])
+def test_call_that_ends_reasoning_without_its_end_tag(kit: Any, template: str) -> None:
+    # Both templates' parsers let a tool call end an unclosed reasoning block.
+    family = TEMPLATES[template]
+    call = one(template, "get_weather", args_for(template, "PARIS"))
+    text = ("" if template.startswith("Qwen") else "<think>") + "Need the tool." + call
+    kit.check_against_reference(template, text, family.name, vocab=family.templates[template])
+
+
+@pytest.mark.parametrize("template", ["Qwen3.5-4B.jinja", "GLM-4.6.jinja", "MiniMax-M2.jinja", "Kimi-K2-Thinking.jinja"])
+def test_reasoning_without_tools_matches_reference(kit: Any, template: str) -> None:
+    family = TEMPLATES[template]
+    text = think(template, "Plan <tool_call> 🙂") + "Answer."
+    kit.check_against_reference(template, text, "think", vocab=family.templates[template], tools=None)
