@@ -1,5 +1,6 @@
 #include "kimi_tool_calls.h"
 
+#include "literal_match.h"
 #include "utf8_tail.h"
 
 namespace pyllm::parse {
@@ -10,16 +11,6 @@ constexpr size_t npos = std::string_view::npos;
 constexpr size_t longest_header = 1024;
 constexpr std::string_view argument_begin = "<|tool_call_argument_begin|>";
 constexpr std::string_view call_end = "<|tool_call_end|>";
-
-// 1: `text` at `pos` starts with `lit`; 0: it is cut off inside `lit`; -1: it does not match.
-int match_literal(std::string_view text, size_t pos, std::string_view lit) {
-    pos = std::min(pos, text.size());
-    const size_t n = std::min(lit.size(), text.size() - pos);
-    if (text.compare(pos, n, lit, 0, n) != 0) {
-        return -1;
-    }
-    return n == lit.size() ? 1 : 0;
-}
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "chat.h"
+#include "literal_match.h"
 #include "utf8_tail.h"
 
 namespace pyllm::parse {
@@ -12,24 +13,6 @@ namespace {
 constexpr size_t npos = std::string_view::npos;
 // A header longer than this is not one (tool and argument names are short identifiers).
 constexpr size_t longest_header = 1024;
-
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-size_t skip_space(std::string_view text, size_t pos) {
-    while (pos < text.size() && is_space(text[pos])) {
-        ++pos;
-    }
-    return pos;
-}
-
-// 1: `text` at `pos` starts with `lit`; 0: it is cut off inside `lit`; -1: it does not match.
-int match_literal(std::string_view text, size_t pos, std::string_view lit) {
-    const size_t n = std::min(lit.size(), text.size() - std::min(pos, text.size()));
-    if (text.compare(std::min(pos, text.size()), n, lit, 0, n) != 0) {
-        return -1;
-    }
-    return n == lit.size() ? 1 : 0;
-}
 
 // The inside of a JSON string literal, as nlohmann::json::dump writes it (the reference's
 // escaping): the two-character escapes, other control characters as \u00xx, UTF-8 as is.
