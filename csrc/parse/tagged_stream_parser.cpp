@@ -174,11 +174,12 @@ bool TaggedStreamParser::step(bool at_end) {
                 pos_ = at_end ? buf_.size() : pos_;
                 return false;
             }
-            if (m.marker == 0) {
-                pos_ += reasoning_end_.marker(m.marker).size();
-            }  // else a stop_before marker: left for the content to read
+            // A stop_before marker (index > 0) is left for the content to read; the optional
+            // characters only follow the end tag.
+            const bool end_tag = m.marker == 0;
+            pos_ += end_tag ? reasoning_end_.marker(m.marker).size() : 0;
             reasoning_space_.clear();
-            optional_matched_ = 0;
+            optional_matched_ = end_tag ? 0 : reasoning_->end_optional.size();
             state_ = State::reasoning_end_space;
             return true;
         }
