@@ -93,3 +93,13 @@ def test_formats_without_native_module_fall_back_to_reference(kit: Any, template
     assert reference["content"] or reference["tool_calls"] or reference["reasoning"]
 
 
+
+
+def test_layout_reading_survives_recursive_argument_rules(kit: Any) -> None:
+    # Reading how LFM2.5's parser types the tools' arguments followed its recursive rules
+    # without end: StreamParser's constructor crashed (stack overflow) instead of falling back.
+    text = "Sunny in Paris."
+    parser = kit.make_parser("LFM2.5-8B-A1B.jinja")
+    assert parser.family == "reference"
+    msg, _ = kit.run(parser, kit.token_pieces(kit.vocab_model("LFM2.5-8B-A1B.jinja"), text))
+    assert kit.as_plain(msg) == kit.as_plain(parser.reference_parse(text, False))
