@@ -31,20 +31,15 @@ TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_pt
     // The reference parses the end of the generation prompt again in front of the output:
     // a prompt ending in "<think>" leaves the output inside reasoning, and a prompt holding
     // an empty think block leaves it in content. Running it through the same machine keeps
-    // both cases exact. Without a reasoning block (reasoning not extracted) the reference
-    // counts such a prompt tail as content: it is sent with the first output.
-    out_ = &prompt_events_;
+    // both cases exact; it can only yield whitespace reasoning, which is dropped.
+    StreamEvents discarded;
+    out_ = &discarded;
     buf_ = layout.prompt_tail;
     while (step(false)) {
     }
     buf_.erase(0, pos_);
     pos_ = 0;
     out_ = nullptr;
-}
-
-void TaggedStreamParser::send_prompt_events() {
-    out_->insert(out_->begin(), prompt_events_.begin(), prompt_events_.end());
-    prompt_events_.clear();
 }
 
 void TaggedStreamParser::emit_text(StreamEventKind kind, std::string_view text) {
@@ -296,7 +291,6 @@ void TaggedStreamParser::feed(std::string_view text, StreamEvents & out) {
     }
     buf_.append(text);
     out_ = &out;
-    send_prompt_events();
     while (step(false)) {
     }
     buf_.erase(0, pos_);
@@ -309,7 +303,6 @@ void TaggedStreamParser::finish(StreamEvents & out) {
         return;
     }
     out_ = &out;
-    send_prompt_events();
     while (step(true)) {
     }
     buf_.clear();

@@ -64,7 +64,6 @@ private:
     bool step(bool at_end);
     void emit_text(StreamEventKind kind, std::string_view text);
     void flush_reasoning_whitespace();
-    void send_prompt_events();
 
     void start_call(std::string_view name, std::string_view id) override;
     // Enters the section or the call whose start marker is at buf_[pos_ + skipped];
@@ -77,7 +76,6 @@ private:
     size_t pos_ = 0;
     State state_ = State::leading_space;
     StreamEvents * out_ = nullptr;
-    StreamEvents prompt_events_;  // what the generation prompt's tail produced, not yet sent
     bool finished_ = false;
 
     std::optional<ReasoningLayout> reasoning_;

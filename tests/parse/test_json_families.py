@@ -301,14 +301,3 @@ HERMES_OBJECTS = {
 def test_hermes_comma_separated_calls_in_one_wrapper_match_reference(kit: Any, template: str, case: str) -> None:
     text = "Checking. " + HERMES_OBJECTS[case].format(paris=PARIS_ARGS)
     kit.check_against_reference(template, text, "hermes")
-
-
-@pytest.mark.parametrize("with_tools", [True, False])
-@pytest.mark.parametrize("text", ["Thinking.\n</think>\n\nAnswer.", ""])
-def test_unextracted_reasoning_keeps_the_prompts_think_tag_as_content(kit: Any, text: str, with_tools: bool) -> None:
-    # reasoning_format none: the reference counts the prompt's "<think>\n" as content.
-    options = {} if with_tools else {"tools": None}
-    family = "deepseek" if with_tools else "think"
-    kit.check_against_reference(
-        "llama-cpp-deepseek-r1.jinja", text, family, "ggml-vocab-deepseek-llm.gguf", extract_reasoning=False, **options
-    )
