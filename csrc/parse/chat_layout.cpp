@@ -149,6 +149,14 @@ std::optional<ChatLayout> read_chat_layout(const common_chat_params & params) {
         return std::nullopt;
     }
     layout.prompt_tail = params.generation_prompt.substr(prefix);
+    // Mistral's `reasoning? + space + content`: whitespace before the content is skipped
+    // whether or not a reasoning block came first.
+    const auto & kids = root.at("children");
+    for (size_t i = 1; i + 1 < kids.size(); ++i) {
+        if (a.type(a.at(kids[i])) == "space" && is_tag(a, a.at(kids[i + 1]), "content")) {
+            layout.space_before_content = true;
+        }
+    }
     return layout;
 }
 

@@ -24,6 +24,7 @@ struct ChatLayout {
     // (from the reasoning start tag on): how forced-open and disabled thinking look.
     std::string prompt_tail;
     bool skip_leading_space = false;        // whitespace at the very start is not content
+    bool space_before_content = false;      // whitespace after the (optional) reasoning is not content
     std::optional<ReasoningLayout> reasoning;
     std::vector<std::string> content_until;  // markers that end the content (tool call starts)
     std::set<std::string> literals;          // every literal in the parser, for format recognition

@@ -2,6 +2,7 @@
 
 #include "chat_layout.h"
 #include "hermes_tool_calls.h"
+#include "tagged_json_tool_calls.h"
 #include "tagged_stream_parser.h"
 
 namespace pyllm::parse {
@@ -14,6 +15,54 @@ bool is_hermes_layout(const ChatLayout & layout) {
            layout.literals.count("</tool_call>") && layout.literals.count("\"name\"") &&
            layout.literals.count("\"arguments\"") && layout.rules.count("tool-call") &&
            !layout.literals.count("<function=");
+}
+
+std::set<std::string> declared_names(const std::vector<common_chat_tool> & tools) {
+    std::set<std::string> names;
+    for (const auto & tool : tools) {
+        names.insert(tool.name);
+    }
+    return names;
+}
+
+// DeepSeek-R1 / V3.1: <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>...<｜tool▁call▁end｜>...<｜tool▁calls▁end｜>,
+// R1 calls as `function<｜tool▁sep｜>NAME\n```json\n{...}\n```` and V3.1 as `NAME<｜tool▁sep｜>{...}`.
+std::optional<NativeParser> make_deepseek_parser(const ChatLayout & layout, const std::vector<common_chat_tool> & tools) {
+    static const std::string section_start = "<｜tool▁calls▁begin｜>", section_end = "<｜tool▁calls▁end｜>",
+                             call_start = "<｜tool▁call▁begin｜>", call_end = "<｜tool▁call▁end｜>",
+                             sep = "<｜tool▁sep｜>", r1_fence = "\n```json\n";
+    const auto & lit = layout.literals;
+    if (layout.content_until != std::vector<std::string>{section_start} || !lit.count(section_end) ||
+        !lit.count(call_end) || !layout.rules.count("tool-calls")) {
+        return std::nullopt;
+    }
+    TaggedJsonCallLayout call;
+    call.call_end = call_end;
+    if (lit.count(r1_fence) && (lit.count(sep) || lit.count("function" + sep))) {
+        // The template's "function" type sits in the call start or in the name prefix: same text.
+        call.name_prefix = "function" + sep;
+        call.name_suffix = r1_fence;
+    } else if (lit.count(sep) && lit.count(call_start)) {
+        call.name_suffix = sep;
+    } else {
+        return std::nullopt;
+    }
+    auto calls = std::make_unique<TaggedJsonToolCalls>(declared_names(tools), std::move(call));
+    ToolSection section{section_start, call_start, section_end};
+    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::move(section)), "deepseek"};
+}
+
+// Devstral / Ministral / Magistral: [TOOL_CALLS]NAME[ARGS]{...}, repeated for parallel calls.
+// Mistral-Small-3.2 adds [CALL_ID]id before [ARGS]; llama.cpp's parser for it expects
+// NAME[ARGS][CALL_ID]id[ARGS] and rejects the template's own output, so it stays with the
+// reference until that is fixed upstream.
+std::optional<NativeParser> make_mistral_parser(const ChatLayout & layout, const std::vector<common_chat_tool> & tools) {
+    if (layout.content_until != std::vector<std::string>{"[TOOL_CALLS]"} || !layout.literals.count("[ARGS]") ||
+        layout.literals.count("[CALL_ID]") || !layout.rules.count("tool-call")) {
+        return std::nullopt;
+    }
+    auto calls = std::make_unique<TaggedJsonToolCalls>(declared_names(tools), TaggedJsonCallLayout{"", "[ARGS]", ""});
+    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls)), "mistral"};
 }
 
 }  // namespace
@@ -46,6 +95,12 @@ std::optional<NativeParser> make_native_parser(const common_chat_params & params
         }
         auto calls = std::make_unique<HermesToolCalls>(std::move(names), "</tool_call>");
         return NativeParser{std::make_unique<TaggedStreamParser>(*layout, std::move(calls)), "hermes"};
+    }
+    if (auto deepseek = make_deepseek_parser(*layout, tools)) {
+        return deepseek;
+    }
+    if (auto mistral = make_mistral_parser(*layout, tools)) {
+        return mistral;
     }
     return std::nullopt;
 }

@@ -46,10 +46,8 @@ HermesToolCalls::HermesToolCalls(std::set<std::string> declared_tools, std::stri
 
 void HermesToolCalls::begin() {
     stage_ = Stage::header;
-    depth_ = 0;
     started_value_ = false;
-    in_string_ = false;
-    escaped_ = false;
+    value_end_.reset();
 }
 
 size_t HermesToolCalls::match_header(std::string_view text, std::string & name) const {
@@ -109,31 +107,13 @@ ToolCallSyntax::Step HermesToolCalls::consume_arguments(std::string_view text, T
         started_value_ = true;
     }
     const size_t value_start = i;
-    for (; i < text.size(); ++i) {
-        const char ch = text[i];
-        if (in_string_) {
-            if (escaped_) {
-                escaped_ = false;
-            } else if (ch == '\\') {
-                escaped_ = true;
-            } else if (ch == '"') {
-                in_string_ = false;
-            }
-            continue;
-        }
-        if (ch == '"') {
-            in_string_ = true;
-        } else if (ch == '{' || ch == '[') {
-            ++depth_;
-        } else if (ch == '}' || ch == ']') {
-            if (--depth_ <= 0) {
-                ++i;
-                sink.arguments(text.substr(value_start, i - value_start));
-                stage_ = Stage::tail;
-                return {Status::more, i};
-            }
-        }
+    if (const size_t n = value_end_.scan(text.substr(value_start)); n != JsonValueEnd::npos) {
+        i = value_start + n;
+        sink.arguments(text.substr(value_start, n));
+        stage_ = Stage::tail;
+        return {Status::more, i};
     }
+    i = text.size();
     const size_t keep = incomplete_utf8_tail(text.substr(value_start));
     sink.arguments(text.substr(value_start, i - keep - value_start));
     return {Status::more, i - keep};

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "json_value_end.h"
 #include "marker_matcher.h"
 #include "tool_call_syntax.h"
 
@@ -30,10 +31,8 @@ private:
     std::set<std::string> declared_;
     MarkerMatcher call_end_;
     Stage stage_ = Stage::header;
-    int depth_ = 0;
     bool started_value_ = false;
-    bool in_string_ = false;
-    bool escaped_ = false;
+    JsonValueEnd value_end_;
 };
 
 }  // namespace pyllm::parse

@@ -9,15 +9,19 @@ namespace {
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 }  // namespace
 
-TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls)
+TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
+                                       std::optional<ToolSection> section)
     : state_(layout.skip_leading_space ? State::leading_space : State::reasoning_probe),
       reasoning_(layout.reasoning),
-      tool_calls_(std::move(tool_calls)) {
+      space_before_content_(layout.space_before_content),
+      tool_calls_(std::move(tool_calls)),
+      section_(std::move(section)) {
     if (reasoning_) {
         reasoning_end_ = MarkerMatcher({reasoning_->end});
     }
     if (tool_calls_) {
         call_start_ = MarkerMatcher(layout.content_until);
+        between_calls_ = section_ ? MarkerMatcher({section_->call_start, section_->end}) : call_start_;
     }
     // The reference parses the end of the generation prompt again in front of the output:
     // a prompt ending in "<think>" leaves the output inside reasoning, and a prompt holding
@@ -98,12 +102,12 @@ bool TaggedStreamParser::step(bool at_end) {
             const std::string & tag = reasoning_->start;
             const size_t n = std::min(tag.size(), rest.size());
             if (rest.compare(0, n, tag, 0, n) != 0) {
-                state_ = State::content;
+                state_ = space_before_content_ ? State::content_space : State::content;
                 return true;
             }
             if (n < tag.size()) {
                 if (at_end) {
-                    state_ = State::content;
+                    state_ = space_before_content_ ? State::content_space : State::content;
                     return true;
                 }
                 return false;
@@ -127,7 +131,19 @@ bool TaggedStreamParser::step(bool at_end) {
                 ++optional_matched_;
                 return true;
             }
-            state_ = start ? State::reasoning : State::content;
+            state_ = start ? State::reasoning : space_before_content_ ? State::content_space : State::content;
+            return true;
+        }
+        case State::content_space: {
+            size_t n = 0;
+            while (n < rest.size() && is_space(rest[n])) {
+                ++n;
+            }
+            pos_ += n;
+            if (n == rest.size()) {
+                return false;
+            }
+            state_ = State::content;
             return true;
         }
         case State::reasoning: {
@@ -184,8 +200,13 @@ bool TaggedStreamParser::step(bool at_end) {
                 pos_ = at_end ? buf_.size() : pos_;
                 return false;
             }
+            pos_ += call_start_.marker(m.marker).size();
+            if (section_) {
+                calls_in_section_ = 0;
+                state_ = State::between_calls;
+                return true;
+            }
             call_marker_ = call_start_.marker(m.marker);
-            pos_ += call_marker_.size();
             tool_calls_->begin();
             state_ = State::tool_call;
             return true;
@@ -197,8 +218,12 @@ bool TaggedStreamParser::step(bool at_end) {
                 case ToolCallSyntax::Status::more:
                     return false;
                 case ToolCallSyntax::Status::done:
+                    ++calls_in_section_;
                     state_ = State::between_calls;
                     return true;
+                case ToolCallSyntax::Status::cut_off:
+                    pos_ = buf_.size();
+                    return false;
                 case ToolCallSyntax::Status::not_a_call:
                     // Not a call after all (an undeclared tool, a malformed or cut-off header):
                     // the start marker and what follows are content, never dropped.
@@ -219,10 +244,24 @@ bool TaggedStreamParser::step(bool at_end) {
                 }
                 return false;
             }
-            const auto m = call_start_.find(rest.substr(n));
+            const auto m = between_calls_.find(rest.substr(n));
+            // A section's start marker is content again if no call follows it.
+            const bool section_unproven = section_ && calls_in_section_ == 0;
             if (m.text_end == 0 && m.marker >= 0) {
-                call_marker_ = call_start_.marker(m.marker);
-                pos_ += n + call_marker_.size();
+                const std::string & marker = between_calls_.marker(m.marker);
+                if (section_ && marker == section_->end) {
+                    if (section_unproven) {
+                        emit_text(StreamEventKind::content, section_->start);
+                        state_ = State::content;
+                        return true;
+                    }
+                    pos_ += n + marker.size();
+                    state_ = State::after_section;
+                    return true;
+                }
+                // Everything the call's start consumed, to give back as content if it is not one.
+                call_marker_ = (section_unproven ? section_->start : std::string()) + std::string(rest.substr(0, n)) + marker;
+                pos_ += n + marker.size();
                 tool_calls_->begin();
                 state_ = State::tool_call;
                 return true;
@@ -230,7 +269,27 @@ bool TaggedStreamParser::step(bool at_end) {
             if (m.text_end == 0 && !at_end) {
                 return false;  // may still become another call
             }
+            if (section_unproven && at_end && m.text_end == 0) {
+                pos_ = buf_.size();  // a cut-off section start: the reference drops it
+                return false;
+            }
             // Text after the calls: llama.cpp's parser rejects it; it is kept as content.
+            if (section_unproven) {
+                emit_text(StreamEventKind::content, section_->start);
+            }
+            state_ = State::content;
+            return true;
+        }
+        case State::after_section: {
+            // The reference ends the output here; text after the section is kept as content.
+            size_t n = 0;
+            while (n < rest.size() && is_space(rest[n])) {
+                ++n;
+            }
+            if (n == rest.size()) {
+                pos_ += at_end ? n : 0;
+                return false;
+            }
             state_ = State::content;
             return true;
         }

@@ -25,6 +25,7 @@ public:
         more,        // everything given was consumed; the call goes on
         done,        // the call ended `consumed` bytes in
         not_a_call,  // the text since the start marker is not a call to a declared tool
+        cut_off,     // the output ended inside the call's header: the reference drops it
     };
     struct Step {
         Status status;
