@@ -65,6 +65,17 @@ std::optional<NativeParser> make_mistral_parser(const ChatLayout & layout, const
     return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls)), "mistral"};
 }
 
+// Llama 3.x: bare {"name": ..., "parameters": {...}} objects after the content, separated by
+// commas; the content ends at the first "{".
+std::optional<NativeParser> make_llama3_parser(const ChatLayout & layout, const std::vector<common_chat_tool> & tools) {
+    if (layout.content_until != std::vector<std::string>{"{"} || !layout.literals.count("\"name\"") ||
+        !layout.literals.count("\"parameters\"") || !layout.rules.count("tool-call")) {
+        return std::nullopt;
+    }
+    auto calls = std::make_unique<HermesToolCalls>(declared_names(tools), "}", "parameters", true);
+    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::nullopt, ","), "llama3"};
+}
+
 }  // namespace
 
 std::optional<NativeParser> make_native_parser(const common_chat_params & params,
@@ -101,6 +112,9 @@ std::optional<NativeParser> make_native_parser(const common_chat_params & params
     }
     if (auto mistral = make_mistral_parser(*layout, tools)) {
         return mistral;
+    }
+    if (auto llama3 = make_llama3_parser(*layout, tools)) {
+        return llama3;
     }
     return std::nullopt;
 }

@@ -41,8 +41,12 @@ struct HeaderCursor {
 
 }  // namespace
 
-HermesToolCalls::HermesToolCalls(std::set<std::string> declared_tools, std::string call_end)
-    : declared_(std::move(declared_tools)), call_end_({std::move(call_end)}) {}
+HermesToolCalls::HermesToolCalls(std::set<std::string> declared_tools, std::string call_end, std::string args_key,
+                                 bool brace_in_start_marker)
+    : declared_(std::move(declared_tools)),
+      call_end_({std::move(call_end)}),
+      args_key_('"' + args_key + '"'),
+      brace_in_start_marker_(brace_in_start_marker) {}
 
 void HermesToolCalls::begin() {
     stage_ = Stage::header;
@@ -53,8 +57,10 @@ void HermesToolCalls::begin() {
 size_t HermesToolCalls::match_header(std::string_view text, std::string & name) const {
     HeaderCursor c{text};
     auto fail = [&]() { return (c.partial || c.at_end()) ? size_t(0) : npos; };
-    c.space();
-    if (!c.literal("{")) return fail();
+    if (!brace_in_start_marker_) {
+        c.space();
+        if (!c.literal("{")) return fail();
+    }
     c.space();
     // The OpenAI wrapper some models add: "type": "function",
     if (c.literal("\"type\"")) {
@@ -87,7 +93,7 @@ size_t HermesToolCalls::match_header(std::string_view text, std::string & name) 
     c.space();
     if (!c.literal(",")) return fail();
     c.space();
-    if (!c.literal("\"arguments\"")) return fail();
+    if (!c.literal(args_key_)) return fail();
     c.space();
     if (!c.literal(":")) return fail();
     c.space();
@@ -124,11 +130,11 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
     if (stage_ == Stage::header) {
         std::string name;
         const size_t n = match_header(text, name);
-        if (n == npos || (n == 0 && (at_end || text.size() > longest_header))) {
+        if (n == npos || (n == 0 && text.size() > longest_header)) {
             return {Status::not_a_call, 0};
         }
         if (n == 0) {
-            return {Status::more, 0};
+            return {at_end ? Status::cut_off : Status::more, 0};
         }
         if (!declared_.count(name)) {
             return {Status::not_a_call, 0};
@@ -149,7 +155,7 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
             return {Status::more, used};
         }
     }
-    // After the arguments: the wrapper's closing brace, then the end marker.
+    // After the arguments: the wrapper's closing brace, then the end marker (or that brace).
     const auto m = call_end_.find(text.substr(used));
     if (m.marker < 0) {
         used += at_end ? text.size() - used : m.text_end;

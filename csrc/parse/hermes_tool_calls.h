@@ -1,5 +1,7 @@
 // Hermes / Qwen2.5 / Qwen3 tool calls:
 //   <tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>
+// and Llama 3.x's bare objects, whose start marker is the object's own "{":
+//   {"name": "get_weather", "parameters": {"city": "Paris"}}
 // The header up to the arguments is read whole (it is short); the arguments object then
 // passes through as the model's raw JSON bytes while nesting is tracked to find its end.
 #pragma once
@@ -15,7 +17,10 @@ namespace pyllm::parse {
 
 class HermesToolCalls : public ToolCallSyntax {
 public:
-    HermesToolCalls(std::set<std::string> declared_tools, std::string call_end);
+    // `call_end` ends a call ("</tool_call>"; "}" where the object's closing brace does);
+    // `brace_in_start_marker`: the call's start marker was the object's "{".
+    HermesToolCalls(std::set<std::string> declared_tools, std::string call_end, std::string args_key = "arguments",
+                    bool brace_in_start_marker = false);
 
     void begin() override;
     Step consume(std::string_view text, bool at_end, ToolCallSink & sink) override;
@@ -23,13 +28,15 @@ public:
 private:
     enum class Stage { header, arguments, tail };
 
-    // Matches `{ ["type": "function",] "name": "NAME", "arguments":` with any spacing.
+    // Matches `{ ["type": "function",] "name": "NAME", "<args_key>":` with any spacing.
     // Returns bytes matched, 0 while `text` may still become a header, npos when it cannot.
     size_t match_header(std::string_view text, std::string & name) const;
     Step consume_arguments(std::string_view text, ToolCallSink & sink);
 
     std::set<std::string> declared_;
     MarkerMatcher call_end_;
+    std::string args_key_;  // quoted
+    bool brace_in_start_marker_;
     Stage stage_ = Stage::header;
     bool started_value_ = false;
     JsonValueEnd value_end_;

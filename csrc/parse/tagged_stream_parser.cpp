@@ -10,12 +10,13 @@ bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; 
 }  // namespace
 
 TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
-                                       std::optional<ToolSection> section)
+                                       std::optional<ToolSection> section, std::string call_separator)
     : state_(layout.skip_leading_space ? State::leading_space : State::reasoning_probe),
       reasoning_(layout.reasoning),
       space_before_content_(layout.space_before_content),
       tool_calls_(std::move(tool_calls)),
-      section_(std::move(section)) {
+      section_(std::move(section)),
+      call_separator_(std::move(call_separator)) {
     if (reasoning_) {
         reasoning_end_ = MarkerMatcher({reasoning_->end});
     }
@@ -243,6 +244,18 @@ bool TaggedStreamParser::step(bool at_end) {
                     pos_ += n;  // trailing whitespace after the last call is not content
                 }
                 return false;
+            }
+            if (!call_separator_.empty() && rest.compare(n, call_separator_.size(), call_separator_) == 0) {
+                n += call_separator_.size();
+                while (n < rest.size() && is_space(rest[n])) {
+                    ++n;
+                }
+                if (n == rest.size()) {
+                    pos_ += at_end ? n : 0;  // a separator the output ended after: the reference drops it
+                    return false;
+                }
+            } else if (!call_separator_.empty() && !at_end && call_separator_.compare(0, rest.size() - n, rest.substr(n)) == 0) {
+                return false;  // may still become the separator
             }
             const auto m = between_calls_.find(rest.substr(n));
             // A section's start marker is content again if no call follows it.

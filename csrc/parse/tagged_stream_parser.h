@@ -29,8 +29,9 @@ struct ToolSection {
 class TaggedStreamParser : public FormatParser, private ToolCallSink {
 public:
     // `tool_calls` may be null: no tools were declared, everything after reasoning is content.
+    // `call_separator`: text allowed between calls besides whitespace (Llama 3.x's ",").
     TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
-                       std::optional<ToolSection> section = std::nullopt);
+                       std::optional<ToolSection> section = std::nullopt, std::string call_separator = {});
 
     void feed(std::string_view text, StreamEvents & out) override;
     void finish(StreamEvents & out) override;
@@ -75,6 +76,7 @@ private:
     MarkerMatcher call_start_;     // in content: a call's (or the section's) start
     MarkerMatcher between_calls_;  // after a call: the next call's start, or the section's end
     std::optional<ToolSection> section_;
+    std::string call_separator_;
     std::unique_ptr<ToolCallSyntax> tool_calls_;
     std::string call_marker_;  // the start marker of the call being read
     size_t calls_ = 0;

@@ -147,6 +147,37 @@ def test_mistral_reasoning_without_tools_matches_reference(kit: Any, template: s
     kit.check_against_reference(template, " \n" + MISTRAL_CORPUS[case], "think", MISTRAL_VOCAB, tools=None)
 
 
+# Llama 3.x: its own tokenizer ships as the Llama 3 BPE vocab.
+def llama3_call(name: str, args: str) -> str:
+    return f'{{"name": "{name}", "parameters": {args}}}'
+
+
+LLAMA3_CORPUS = corpus(llama3_call, ", ".join, None, "{")
+LLAMA3_TEMPLATES = [
+    "meta-llama-Llama-3.1-8B-Instruct.jinja",
+    "meta-llama-Llama-3.2-3B-Instruct.jinja",
+    "meta-llama-Llama-3.3-70B-Instruct.jinja",
+]
+
+
+@pytest.mark.parametrize("case", sorted(LLAMA3_CORPUS))
+@pytest.mark.parametrize("template", LLAMA3_TEMPLATES)
+def test_llama3_family_matches_reference_token_by_token(kit: Any, template: str, case: str) -> None:
+    kit.check_against_reference(template, LLAMA3_CORPUS[case], "llama3", "ggml-vocab-llama-bpe.gguf")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "function", "name": "get_time", "parameters": {}}',
+        '{ "name" : "get_time",\n "parameters" : { } },\n {"name": "get_time", "parameters": {}}\n',
+        '{"name": "get_weather", "parameters": {"city": "Paris"}},',
+    ],
+)
+def test_llama3_spacing_wrapper_and_trailing_separator_match_reference(kit: Any, text: str) -> None:
+    kit.check_against_reference(LLAMA3_TEMPLATES[0], text, "llama3", "ggml-vocab-llama-bpe.gguf")
+
+
 # Formats of these families that stay with llama.cpp's parser (see format_detection.cpp).
 REFERENCE_ONLY = {
     # llama.cpp's parser expects NAME[ARGS][CALL_ID]id[ARGS], not the template's own output.

@@ -85,7 +85,6 @@ FALLBACK_CASES = {
     "<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|><|tool_calls_section_end|>",
     "openai-gpt-oss-120b.jinja": "<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final"
     "<|message|>Sunny.",
-    "meta-llama-Llama-3.3-70B-Instruct.jinja": '{"name": "get_weather", "parameters": {"city": "Paris"}}',
 }
 
 
