@@ -1,6 +1,7 @@
 #include "format_detection.h"
 
 #include "chat_layout.h"
+#include "harmony_stream_parser.h"
 #include "hermes_tool_calls.h"
 #include "tagged_json_tool_calls.h"
 #include "tagged_stream_parser.h"
@@ -76,6 +77,17 @@ std::optional<NativeParser> make_llama3_parser(const ChatLayout & layout, const 
     return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::nullopt, ","), "llama3"};
 }
 
+// gpt-oss harmony channels (its own FormatParser: see harmony_stream_parser.h).
+std::optional<NativeParser> make_harmony_parser(const common_chat_params & params,
+                                                const std::vector<common_chat_tool> & tools) {
+    const auto harmony = read_harmony_layout(params);
+    if (!harmony) {
+        return std::nullopt;
+    }
+    auto names = harmony->tool_calls ? declared_names(tools) : std::set<std::string>{};
+    return NativeParser{std::make_unique<HarmonyStreamParser>(std::move(names)), "harmony"};
+}
+
 }  // namespace
 
 std::optional<NativeParser> make_native_parser(const common_chat_params & params,
@@ -83,6 +95,9 @@ std::optional<NativeParser> make_native_parser(const common_chat_params & params
     if (params.format != COMMON_CHAT_FORMAT_CONTENT_ONLY && params.format != COMMON_CHAT_FORMAT_PEG_NATIVE &&
         params.format != COMMON_CHAT_FORMAT_PEG_SIMPLE) {
         return std::nullopt;
+    }
+    if (auto harmony = make_harmony_parser(params, tools)) {
+        return harmony;
     }
     std::optional<ChatLayout> layout;
     if (params.parser.empty()) {

@@ -190,3 +190,59 @@ REFERENCE_ONLY = {
 @pytest.mark.parametrize("template", REFERENCE_ONLY)
 def test_formats_without_native_module_stay_with_reference(kit: Any, template: str) -> None:
     kit.check_against_reference(template, REFERENCE_ONLY[template], "reference", MISTRAL_VOCAB)
+
+
+# gpt-oss harmony. o200k_harmony is not shipped: the Llama 3 BPE vocab stands in, so the
+# channel tokens arrive as plain text pieces.
+GPT_OSS = "openai-gpt-oss-120b.jinja"
+ANALYSIS = "<|channel|>analysis<|message|>{}<|end|><|start|>assistant"
+FINAL = "<|channel|>final<|message|>{}"
+PREAMBLE = "<|channel|>commentary<|message|>{}<|end|><|start|>assistant"
+CALL_IN_ROLE = " to=functions.{}<|channel|>commentary <|constrain|>json<|message|>{}"
+CALL_IN_CHANNEL = "<|channel|>commentary to=functions.{} json<|message|>{}"
+HARMONY_ONE_CALL = ANALYSIS.format("I need the tool.") + CALL_IN_ROLE.format("get_weather", PARIS_ARGS)
+# One call per response: harmony ends the assistant's turn at the call.
+HARMONY_CORPUS = {
+    "reasoning-only": ANALYSIS.format("The user wants weather.")[: -len("<|start|>assistant")],
+    "content-only": FINAL.format("The weather is sunny."),
+    "reasoning-and-content": ANALYSIS.format("Let me think.") + FINAL.format("It is sunny in Paris."),
+    "several-analysis-and-preamble": ANALYSIS.format("A1.") + PREAMBLE.format("Checking.") + ANALYSIS.format("A2.")
+    + FINAL.format("Sunny."),
+    "one-call-in-role": HARMONY_ONE_CALL,
+    "one-call-in-channel": ANALYSIS.format("x") + CALL_IN_CHANNEL.format("get_weather", PARIS_ARGS),
+    "call-without-analysis": CALL_IN_ROLE.format("get_weather", PARIS_ARGS),
+    "preamble-then-call": PREAMBLE.format("Let me check.") + CALL_IN_CHANNEL.format("get_time", "{}"),
+    "empty-args-call": ANALYSIS.format("x") + CALL_IN_ROLE.format("get_time", "{}"),
+    "unicode-and-escapes": ANALYSIS.format('Ä "quote" \\ 日本語 🙂') + CALL_IN_ROLE.format("get_weather", UNICODE_ARGS[0]),
+    "unicode-raw-args": CALL_IN_ROLE.format("get_weather", UNICODE_ARGS[1]),
+    "unicode-content": ANALYSIS.format("Zürich 🙂") + FINAL.format('Résumé: ✓ \\n "ok" 東京'),
+    "marker-like-in-reasoning": ANALYSIS.format("Should I use <|channel|>final<|message|> or to=functions.get_time? <|en")
+    + FINAL.format("Done."),
+    "stray-commentary-before-final": "<|channel|>commentary to=assistant" + FINAL.format("Sunny."),
+    "truncated-in-arguments": HARMONY_ONE_CALL[: HARMONY_ONE_CALL.index("Paris") + 3],
+    "truncated-in-header": HARMONY_ONE_CALL[: HARMONY_ONE_CALL.index("get_weather") + 7],
+    "truncated-in-reasoning": "<|channel|>analysis<|message|>Still thinking about the wea",
+    "truncated-before-next-message": ANALYSIS.format("Done thinking.")[:-5],
+    "undeclared-recipient-dropped-like-reference": ANALYSIS.format("x") + " to=browser.search<|channel|>commentary"
+    '<|message|>{"q": "x"}<|end|>',
+}
+
+
+def harmony_cases() -> list[tuple[str, bool]]:
+    """(case, with tools): calls are read with tools declared; without, the reference drops
+    a message to any recipient as unsolicited (with tools it rejects an undeclared one)."""
+    return [(c, True) for c in sorted(HARMONY_CORPUS) if not c.startswith("undeclared")] + [
+        (c, False) for c in sorted(HARMONY_CORPUS) if "call" not in c
+    ]
+
+
+@pytest.mark.parametrize(("case", "with_tools"), harmony_cases())
+def test_harmony_family_matches_reference_token_by_token(kit: Any, case: str, with_tools: bool) -> None:
+    options = {} if with_tools else {"tools": None}
+    kit.check_against_reference(GPT_OSS, HARMONY_CORPUS[case], "harmony", "ggml-vocab-llama-bpe.gguf", **options)
+
+
+def test_harmony_without_reasoning_extraction_stays_with_reference(kit: Any) -> None:
+    # The reference then returns the analysis message, channel markers and all, as content.
+    text = HARMONY_CORPUS["reasoning-and-content"]
+    kit.check_against_reference(GPT_OSS, text, "reference", "ggml-vocab-llama-bpe.gguf", extract_reasoning=False)

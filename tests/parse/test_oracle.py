@@ -83,8 +83,6 @@ FALLBACK_CASES = {
     "<parameter name=\"city\">Paris</parameter>\n</invoke>\n</minimax:tool_call>",
     "moonshotai-Kimi-K2.jinja": "OK<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
     "<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|><|tool_calls_section_end|>",
-    "openai-gpt-oss-120b.jinja": "<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final"
-    "<|message|>Sunny.",
 }
 
 
