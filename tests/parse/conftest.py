@@ -117,6 +117,8 @@ def kit() -> Any:
     import types
 
     return types.SimpleNamespace(
+        MESSAGES=MESSAGES,
+        StreamParser=StreamParser,
         TOOLS=TOOLS,
         as_plain=as_plain,
         check_against_reference=check_against_reference,
