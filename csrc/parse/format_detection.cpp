@@ -73,7 +73,7 @@ std::optional<NativeParser> make_llama3_parser(const ChatLayout & layout, const 
         !layout.literals.count("\"parameters\"") || !layout.rules.count("tool-call")) {
         return std::nullopt;
     }
-    auto calls = std::make_unique<HermesToolCalls>(declared_names(tools), "}", "parameters", true);
+    auto calls = std::make_unique<HermesToolCalls>(declared_names(tools), "", "parameters", true);
     return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::nullopt, ","), "llama3"};
 }
 

@@ -54,10 +54,10 @@ void HermesToolCalls::begin() {
     value_end_.reset();
 }
 
-size_t HermesToolCalls::match_header(std::string_view text, std::string & name) const {
+size_t HermesToolCalls::match_header(std::string_view text, std::string & name, bool opening_brace) const {
     HeaderCursor c{text};
     auto fail = [&]() { return (c.partial || c.at_end()) ? size_t(0) : npos; };
-    if (!brace_in_start_marker_) {
+    if (opening_brace) {
         c.space();
         if (!c.literal("{")) return fail();
     }
@@ -129,7 +129,7 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
     size_t used = 0;
     if (stage_ == Stage::header) {
         std::string name;
-        const size_t n = match_header(text, name);
+        const size_t n = match_header(text, name, !brace_in_start_marker_);
         if (n == npos || (n == 0 && text.size() > longest_header)) {
             return {Status::not_a_call, 0};
         }
@@ -143,27 +143,87 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
         stage_ = Stage::arguments;
         used = n;
     }
-    if (stage_ == Stage::arguments) {
-        const auto r = consume_arguments(text.substr(used), sink);
-        used += r.consumed;
-        if (stage_ == Stage::arguments) {
-            if (at_end) {
-                // Cut off inside the arguments: flush what was held, the call stays open.
-                sink.arguments(text.substr(used));
-                used = text.size();
+    for (;;) {
+        const std::string_view rest = text.substr(used);
+        switch (stage_) {
+            case Stage::header:
+                return {Status::more, used};  // not reached: the header is read above
+            case Stage::arguments: {
+                const auto r = consume_arguments(rest, sink);
+                used += r.consumed;
+                if (stage_ == Stage::arguments) {
+                    if (at_end) {
+                        // Cut off inside the arguments: flush what was held, the call stays open.
+                        sink.arguments(text.substr(used));
+                        used = text.size();
+                    }
+                    return {Status::more, used};
+                }
+                stage_ = Stage::object_close;
+                break;
             }
-            return {Status::more, used};
+            case Stage::object_close: {
+                size_t i = 0;
+                while (i < rest.size() && is_space(rest[i])) {
+                    ++i;
+                }
+                if (i == rest.size()) {
+                    return {Status::more, used + i};
+                }
+                if (rest[i] != '}') {
+                    stage_ = Stage::tail;  // not the reference's shape; read on to the end marker
+                    break;
+                }
+                used += i + 1;
+                if (call_end_.empty()) {
+                    sink.end_call();
+                    return {Status::done, used};
+                }
+                stage_ = Stage::after_object;
+                break;
+            }
+            case Stage::after_object: {
+                size_t i = 0;
+                while (i < rest.size() && is_space(rest[i])) {
+                    ++i;
+                }
+                if (i == rest.size()) {
+                    return {Status::more, at_end ? text.size() : used};
+                }
+                if (rest[i] != ',') {
+                    stage_ = Stage::tail;
+                    break;
+                }
+                // `, {"name": ...` : the next call in the same wrapper.
+                std::string name;
+                const size_t n = match_header(rest.substr(i + 1), name, true);
+                if (n == 0 && !at_end && rest.size() <= longest_header) {
+                    return {Status::more, used};
+                }
+                if (n == 0 || n == npos || !declared_.count(name)) {
+                    // Cut off, or not a call: the reference drops a cut-off header; anything
+                    // else is text after the call, which the core keeps as content.
+                    sink.end_call();
+                    return {n == 0 && at_end ? Status::cut_off : Status::done, used};
+                }
+                sink.end_call();
+                sink.start_call(name);
+                started_value_ = false;
+                value_end_.reset();
+                stage_ = Stage::arguments;
+                used += i + 1 + n;
+                break;
+            }
+            case Stage::tail: {
+                const auto m = call_end_.find(rest);
+                if (m.marker < 0) {
+                    return {Status::more, at_end ? text.size() : used + m.text_end};
+                }
+                sink.end_call();
+                return {Status::done, used + m.text_end + call_end_.marker(m.marker).size()};
+            }
         }
     }
-    // After the arguments: the wrapper's closing brace, then the end marker (or that brace).
-    const auto m = call_end_.find(text.substr(used));
-    if (m.marker < 0) {
-        used += at_end ? text.size() - used : m.text_end;
-        return {Status::more, used};
-    }
-    used += m.text_end + call_end_.marker(m.marker).size();
-    sink.end_call();
-    return {Status::done, used};
 }
 
 }  // namespace pyllm::parse

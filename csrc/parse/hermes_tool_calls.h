@@ -2,6 +2,7 @@
 //   <tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>
 // and Llama 3.x's bare objects, whose start marker is the object's own "{":
 //   {"name": "get_weather", "parameters": {"city": "Paris"}}
+// Inside one <tool_call>, the reference also reads several objects separated by commas.
 // The header up to the arguments is read whole (it is short); the arguments object then
 // passes through as the model's raw JSON bytes while nesting is tracked to find its end.
 #pragma once
@@ -17,7 +18,7 @@ namespace pyllm::parse {
 
 class HermesToolCalls : public ToolCallSyntax {
 public:
-    // `call_end` ends a call ("</tool_call>"; "}" where the object's closing brace does);
+    // `call_end` ends a call ("</tool_call>"; empty: the object's closing brace does);
     // `brace_in_start_marker`: the call's start marker was the object's "{".
     HermesToolCalls(std::set<std::string> declared_tools, std::string call_end, std::string args_key = "arguments",
                     bool brace_in_start_marker = false);
@@ -26,11 +27,17 @@ public:
     Step consume(std::string_view text, bool at_end, ToolCallSink & sink) override;
 
 private:
-    enum class Stage { header, arguments, tail };
+    enum class Stage {
+        header,
+        arguments,
+        object_close,  // the object's closing brace after the arguments
+        after_object,  // ", {" another call in the same wrapper, or the end marker
+        tail,          // anything else up to the end marker
+    };
 
-    // Matches `{ ["type": "function",] "name": "NAME", "<args_key>":` with any spacing.
+    // Matches `[{] ["type": "function",] "name": "NAME", "<args_key>":` with any spacing.
     // Returns bytes matched, 0 while `text` may still become a header, npos when it cannot.
-    size_t match_header(std::string_view text, std::string & name) const;
+    size_t match_header(std::string_view text, std::string & name, bool opening_brace) const;
     Step consume_arguments(std::string_view text, ToolCallSink & sink);
 
     std::set<std::string> declared_;

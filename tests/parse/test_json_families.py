@@ -246,3 +246,21 @@ def test_harmony_without_reasoning_extraction_stays_with_reference(kit: Any) -> 
     # The reference then returns the analysis message, channel markers and all, as content.
     text = HARMONY_CORPUS["reasoning-and-content"]
     kit.check_against_reference(GPT_OSS, text, "reference", "ggml-vocab-llama-bpe.gguf", extract_reasoning=False)
+
+
+# Hermes (the first JSON family): the reference also reads several comma-separated calls
+# inside one <tool_call>.
+HERMES_OBJECTS = {
+    "two-in-one-wrapper": '<tool_call>\n{{"name": "get_weather", "arguments": {paris}}}, '
+    '{{"name": "get_time", "arguments": {{}}}}\n</tool_call>',
+    "three-then-another-wrapper": '<tool_call>\n{{"name": "get_time", "arguments": {{}}}} ,\n'
+    '{{"name": "get_weather", "arguments": {paris}}},{{"name": "get_time", "arguments": {{ }}}}</tool_call>\n'
+    '<tool_call>\n{{"name": "get_time", "arguments": {{}}}}\n</tool_call>',
+}
+
+
+@pytest.mark.parametrize("case", HERMES_OBJECTS)
+@pytest.mark.parametrize("template", ["Qwen-Qwen3-0.6B.jinja", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja"])
+def test_hermes_comma_separated_calls_in_one_wrapper_match_reference(kit: Any, template: str, case: str) -> None:
+    text = "Checking. " + HERMES_OBJECTS[case].format(paris=PARIS_ARGS)
+    kit.check_against_reference(template, text, "hermes")
