@@ -7,6 +7,14 @@ namespace pyllm::parse {
 
 namespace {
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// The offset of the first non-whitespace byte of `text` at or after `from`.
+size_t skip_space(std::string_view text, size_t from) {
+    while (from < text.size() && is_space(text[from])) {
+        ++from;
+    }
+    return from;
+}
 }  // namespace
 
 TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
@@ -136,10 +144,7 @@ bool TaggedStreamParser::step(bool at_end) {
             return true;
         }
         case State::content_space: {
-            size_t n = 0;
-            while (n < rest.size() && is_space(rest[n])) {
-                ++n;
-            }
+            const size_t n = skip_space(rest, 0);
             pos_ += n;
             if (n == rest.size()) {
                 return false;
@@ -246,16 +251,11 @@ bool TaggedStreamParser::step(bool at_end) {
                 return false;
             }
             if (!call_separator_.empty() && rest.compare(n, call_separator_.size(), call_separator_) == 0) {
-                n += call_separator_.size();
-                while (n < rest.size() && is_space(rest[n])) {
-                    ++n;
-                }
+                n = skip_space(rest, n + call_separator_.size());
                 if (n == rest.size()) {
                     pos_ += at_end ? n : 0;  // a separator the output ended after: the reference drops it
                     return false;
                 }
-            } else if (!call_separator_.empty() && !at_end && call_separator_.compare(0, rest.size() - n, rest.substr(n)) == 0) {
-                return false;  // may still become the separator
             }
             const auto m = between_calls_.find(rest.substr(n));
             // A section's start marker is content again if no call follows it.
@@ -273,7 +273,8 @@ bool TaggedStreamParser::step(bool at_end) {
                     return true;
                 }
                 // Everything the call's start consumed, to give back as content if it is not one.
-                call_marker_ = (section_unproven ? section_->start : std::string()) + std::string(rest.substr(0, n)) + marker;
+                call_marker_ = section_unproven ? section_->start : std::string();
+                call_marker_.append(rest.substr(0, n)).append(marker);
                 pos_ += n + marker.size();
                 tool_calls_->begin();
                 state_ = State::tool_call;
@@ -295,10 +296,7 @@ bool TaggedStreamParser::step(bool at_end) {
         }
         case State::after_section: {
             // The reference ends the output here; text after the section is kept as content.
-            size_t n = 0;
-            while (n < rest.size() && is_space(rest[n])) {
-                ++n;
-            }
+            const size_t n = skip_space(rest, 0);
             if (n == rest.size()) {
                 pos_ += at_end ? n : 0;
                 return false;

@@ -29,7 +29,8 @@ struct ToolSection {
 class TaggedStreamParser : public FormatParser, private ToolCallSink {
 public:
     // `tool_calls` may be null: no tools were declared, everything after reasoning is content.
-    // `call_separator`: text allowed between calls besides whitespace (Llama 3.x's ",").
+    // `call_separator`: text allowed between calls besides whitespace (Llama 3.x's ","); it
+    // is never held back as a partial match, so it must be a single character.
     TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
                        std::optional<ToolSection> section = std::nullopt, std::string call_separator = {});
 

@@ -5,6 +5,7 @@ BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
     "decode": "pyllm.bench.decode",
     "parser": "pyllm.bench.parser",
+    "parser-families": "pyllm.bench.parser_families",
     "server": "pyllm.bench.server",
 }
 
