@@ -149,11 +149,23 @@ std::optional<ChatLayout> read_chat_layout(const common_chat_params & params) {
         return std::nullopt;
     }
     layout.prompt_tail = params.generation_prompt.substr(prefix);
-    // Mistral's `reasoning? + space + content`: whitespace before the content is skipped
+    // Mistral's `reasoning? + space + content?`: whitespace before the content is skipped
     // whether or not a reasoning block came first.
     const auto & kids = root.at("children");
-    for (size_t i = 1; i + 1 < kids.size(); ++i) {
-        if (a.type(a.at(kids[i])) == "space" && is_tag(a, a.at(kids[i + 1]), "content")) {
+    for (size_t i = 0; i < kids.size(); ++i) {
+        if (a.type(a.at(kids[i])) != "space") {
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < kids.size() && a.type(a.at(kids[j])) == "epsilon") {
+            ++j;
+        }
+        if (j == kids.size()) {
+            break;
+        }
+        const json & next = a.at(kids[j]);
+        const bool optional = a.type(next) == "repetition" && next.value("max_count", -1) == 1;
+        if (is_tag(a, optional ? a.at(next.at("child")) : next, "content")) {
             layout.space_before_content = true;
         }
     }

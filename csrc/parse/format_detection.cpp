@@ -53,16 +53,31 @@ std::optional<NativeParser> make_deepseek_parser(const ChatLayout & layout, cons
     return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::move(section)), "deepseek"};
 }
 
-// Devstral / Ministral / Magistral: [TOOL_CALLS]NAME[ARGS]{...}, repeated for parallel calls.
-// Mistral-Small-3.2 adds [CALL_ID]id before [ARGS]; llama.cpp's parser for it expects
-// NAME[ARGS][CALL_ID]id[ARGS] and rejects the template's own output, so it stays with the
-// reference until that is fixed upstream.
+// Devstral / Ministral / Magistral: [TOOL_CALLS]NAME[ARGS]{...}, repeated for parallel calls;
+// Mistral-Small-3.2: [TOOL_CALLS]NAME[CALL_ID]id[ARGS]{...}. For the latter, the parser
+// llama.cpp builds here expects NAME[ARGS][CALL_ID]id[ARGS] and rejects the template's own
+// output, dropping the whole message; the native module reads the template's format, which
+// is what llama.cpp's own tests (test-chat.cpp) expect its parser to read.
 std::optional<NativeParser> make_mistral_parser(const ChatLayout & layout, const std::vector<common_chat_tool> & tools) {
     if (layout.content_until != std::vector<std::string>{"[TOOL_CALLS]"} || !layout.literals.count("[ARGS]") ||
-        layout.literals.count("[CALL_ID]") || !layout.rules.count("tool-call")) {
+        !layout.rules.count("tool-call")) {
         return std::nullopt;
     }
-    auto calls = std::make_unique<TaggedJsonToolCalls>(declared_names(tools), TaggedJsonCallLayout{"", "[ARGS]", ""});
+    TaggedJsonCallLayout call{"", "[ARGS]", layout.literals.count("[CALL_ID]") ? "[CALL_ID]" : "", ""};
+    auto calls = std::make_unique<TaggedJsonToolCalls>(declared_names(tools), std::move(call));
+    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls)), "mistral"};
+}
+
+// Mistral Nemo: [TOOL_CALLS][{"name": ..., "arguments": {...}, "id": ...}, ...]; ids come after
+// the arguments, so the streamed calls carry made ids (as the reference's stream does).
+std::optional<NativeParser> make_mistral_nemo_parser(const ChatLayout & layout,
+                                                     const std::vector<common_chat_tool> & tools) {
+    if (layout.content_until != std::vector<std::string>{"[TOOL_CALLS]"} || !layout.literals.count("[") ||
+        !layout.literals.count("]") || !layout.literals.count("\"arguments\"") || !layout.literals.count("\"id\"") ||
+        !layout.rules.count("tool-call")) {
+        return std::nullopt;
+    }
+    auto calls = std::make_unique<HermesToolCalls>(declared_names(tools), "]", "arguments", false, true);
     return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls)), "mistral"};
 }
 
@@ -127,6 +142,9 @@ std::optional<NativeParser> make_native_parser(const common_chat_params & params
     }
     if (auto mistral = make_mistral_parser(*layout, tools)) {
         return mistral;
+    }
+    if (auto nemo = make_mistral_nemo_parser(*layout, tools)) {
+        return nemo;
     }
     if (auto llama3 = make_llama3_parser(*layout, tools)) {
         return llama3;

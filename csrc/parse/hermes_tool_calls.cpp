@@ -42,11 +42,12 @@ struct HeaderCursor {
 }  // namespace
 
 HermesToolCalls::HermesToolCalls(std::set<std::string> declared_tools, std::string call_end, std::string args_key,
-                                 bool brace_in_start_marker)
+                                 bool brace_in_start_marker, bool array_wrapped)
     : declared_(std::move(declared_tools)),
       call_end_({std::move(call_end)}),
       args_key_('"' + args_key + '"'),
-      brace_in_start_marker_(brace_in_start_marker) {}
+      brace_in_start_marker_(brace_in_start_marker),
+      array_wrapped_(array_wrapped) {}
 
 void HermesToolCalls::begin() {
     stage_ = Stage::header;
@@ -54,9 +55,14 @@ void HermesToolCalls::begin() {
     value_end_.reset();
 }
 
-size_t HermesToolCalls::match_header(std::string_view text, std::string & name, bool opening_brace) const {
+size_t HermesToolCalls::match_header(std::string_view text, std::string & name, bool array_open,
+                                     bool opening_brace) const {
     HeaderCursor c{text};
     auto fail = [&]() { return (c.partial || c.at_end()) ? size_t(0) : npos; };
+    if (array_open) {
+        c.space();
+        if (!c.literal("[")) return fail();
+    }
     if (opening_brace) {
         c.space();
         if (!c.literal("{")) return fail();
@@ -125,11 +131,20 @@ ToolCallSyntax::Step HermesToolCalls::consume_arguments(std::string_view text, T
     return {Status::more, i - keep};
 }
 
+std::optional<ToolCallSyntax::Step> HermesToolCalls::object_closed(size_t used, ToolCallSink & sink) {
+    if (call_end_.empty()) {
+        sink.end_call();
+        return Step{Status::done, used};
+    }
+    stage_ = Stage::after_object;
+    return std::nullopt;
+}
+
 ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end, ToolCallSink & sink) {
     size_t used = 0;
     if (stage_ == Stage::header) {
         std::string name;
-        const size_t n = match_header(text, name, !brace_in_start_marker_);
+        const size_t n = match_header(text, name, array_wrapped_, !brace_in_start_marker_);
         if (n == npos || (n == 0 && text.size() > longest_header)) {
             return {Status::not_a_call, 0};
         }
@@ -139,7 +154,7 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
         if (!declared_.count(name)) {
             return {Status::not_a_call, 0};
         }
-        sink.start_call(name);
+        sink.start_call(name, {});
         stage_ = Stage::arguments;
         used = n;
     }
@@ -170,16 +185,32 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
                 if (i == rest.size()) {
                     return {Status::more, used + i};
                 }
+                if (rest[i] == ',') {
+                    value_end_.reset();
+                    value_end_.scan("{");  // inside the call's object, which the scan must close
+                    stage_ = Stage::more_members;
+                    used += i;
+                    break;
+                }
                 if (rest[i] != '}') {
                     stage_ = Stage::tail;  // not the reference's shape; read on to the end marker
                     break;
                 }
-                used += i + 1;
-                if (call_end_.empty()) {
-                    sink.end_call();
-                    return {Status::done, used};
+                if (auto step = object_closed(used + i + 1, sink)) {
+                    return *step;
                 }
-                stage_ = Stage::after_object;
+                used += i + 1;
+                break;
+            }
+            case Stage::more_members: {
+                const size_t n = value_end_.scan(rest);
+                if (n == JsonValueEnd::npos) {
+                    return {Status::more, text.size()};  // nothing here is emitted: no bytes held
+                }
+                if (auto step = object_closed(used + n, sink)) {
+                    return *step;
+                }
+                used += n;
                 break;
             }
             case Stage::after_object: {
@@ -196,7 +227,7 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
                 }
                 // `, {"name": ...` : the next call in the same wrapper.
                 std::string name;
-                const size_t n = match_header(rest.substr(i + 1), name, true);
+                const size_t n = match_header(rest.substr(i + 1), name, false, true);
                 if (n == 0 && !at_end && rest.size() <= longest_header) {
                     return {Status::more, used};
                 }
@@ -207,7 +238,7 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
                     return {n == 0 && at_end ? Status::cut_off : Status::done, used};
                 }
                 sink.end_call();
-                sink.start_call(name);
+                sink.start_call(name, {});
                 started_value_ = false;
                 value_end_.reset();
                 stage_ = Stage::arguments;

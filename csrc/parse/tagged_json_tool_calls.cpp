@@ -6,6 +6,8 @@ namespace pyllm::parse {
 
 namespace {
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+// A call id longer than this is not one (Mistral's are 9 characters).
+constexpr size_t longest_id = 64;
 }  // namespace
 
 TaggedJsonToolCalls::TaggedJsonToolCalls(std::set<std::string> declared_tools, TaggedJsonCallLayout layout)
@@ -28,15 +30,32 @@ ToolCallSyntax::Step TaggedJsonToolCalls::consume_header(std::string_view text, 
     for (const auto & name : declared_) {
         const std::string header = layout_.name_prefix + name + layout_.name_suffix;
         const size_t n = std::min(header.size(), text.size());
-        if (text.compare(0, n, header, 0, n) != 0) {
+        if (text.compare(0, n, header, 0, n) == 0) {
+            if (n == header.size()) {
+                sink.start_call(name, {});
+                stage_ = Stage::arguments;
+                return {Status::more, n};
+            }
+            possible = true;
             continue;
         }
-        if (n == header.size()) {
-            sink.start_call(name);
-            stage_ = Stage::arguments;
-            return {Status::more, n};
+        if (layout_.id_marker.empty()) {
+            continue;
         }
-        possible = true;
+        // NAME[CALL_ID]id[ARGS]
+        const std::string with_id = layout_.name_prefix + name + layout_.id_marker;
+        const size_t k = std::min(with_id.size(), text.size());
+        if (text.compare(0, k, with_id, 0, k) != 0) {
+            continue;
+        }
+        const size_t id_end = k < with_id.size() ? std::string_view::npos : text.find(layout_.name_suffix, k);
+        if (id_end == std::string_view::npos) {
+            possible = possible || text.size() - k <= longest_id;
+            continue;
+        }
+        sink.start_call(name, text.substr(k, id_end - k));
+        stage_ = Stage::arguments;
+        return {Status::more, id_end + layout_.name_suffix.size()};
     }
     if (!possible) {
         return {Status::not_a_call, 0};

@@ -2,7 +2,7 @@
 // arguments as one raw JSON object, then optionally a closing literal and an end marker:
 //   DeepSeek-R1:   function<｜tool▁sep｜>NAME\n```json\n{...}\n```<｜tool▁call▁end｜>
 //   DeepSeek-V3.1: NAME<｜tool▁sep｜>{...}<｜tool▁call▁end｜>
-//   Mistral:       NAME[ARGS]{...}
+//   Mistral:       NAME[ARGS]{...}, or NAME[CALL_ID]id[ARGS]{...}
 // (each after the call's start marker, which the core consumes). The arguments pass through
 // as the model's raw bytes while nesting is tracked to find their end.
 #pragma once
@@ -19,6 +19,7 @@ namespace pyllm::parse {
 struct TaggedJsonCallLayout {
     std::string name_prefix;  // literal before the name ("function<｜tool▁sep｜>")
     std::string name_suffix;  // literal after the name ("\n```json\n", "[ARGS]")
+    std::string id_marker;    // "[CALL_ID]": may follow the name, then the call's id up to name_suffix
     std::string call_end;     // marker after the arguments; empty: the call ends with them
 };
 

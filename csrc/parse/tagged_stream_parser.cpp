@@ -65,8 +65,9 @@ void TaggedStreamParser::flush_reasoning_whitespace() {
     }
 }
 
-void TaggedStreamParser::start_call(std::string_view name) {
-    out_->push_back({StreamEventKind::tool_call_start, {}, calls_, new_tool_call_id(), std::string(name)});
+void TaggedStreamParser::start_call(std::string_view name, std::string_view id) {
+    out_->push_back({StreamEventKind::tool_call_start, {}, calls_, id.empty() ? new_tool_call_id() : std::string(id),
+                     std::string(name)});
 }
 
 void TaggedStreamParser::arguments(std::string_view json_fragment) {
@@ -105,7 +106,7 @@ bool TaggedStreamParser::step(bool at_end) {
         }
         case State::reasoning_probe: {
             if (!reasoning_) {
-                state_ = State::content;
+                state_ = space_before_content_ ? State::content_space : State::content;
                 return true;
             }
             const std::string & tag = reasoning_->start;

@@ -56,7 +56,7 @@ private:
     void emit_text(StreamEventKind kind, std::string_view text);
     void flush_reasoning_whitespace();
 
-    void start_call(std::string_view name) override;
+    void start_call(std::string_view name, std::string_view id) override;
     void arguments(std::string_view json_fragment) override;
     void end_call() override;
 

@@ -14,7 +14,8 @@ namespace pyllm::parse {
 class ToolCallSink {
 public:
     virtual ~ToolCallSink() = default;
-    virtual void start_call(std::string_view name) = 0;
+    // `id`: the call's id where the model writes one (Mistral's [CALL_ID]); empty: one is made.
+    virtual void start_call(std::string_view name, std::string_view id) = 0;
     virtual void arguments(std::string_view json_fragment) = 0;
     virtual void end_call() = 0;
 };

@@ -140,6 +140,57 @@ def test_mistral_family_matches_reference_token_by_token(kit: Any, template: str
     kit.check_against_reference(template, MISTRAL_CORPUS[case], "mistral", MISTRAL_VOCAB)
 
 
+def nemo_call(name: str, args: str) -> str:
+    return f'{{"name": "{name}", "arguments": {args}, "id": "a1b2c3d4e"}}'
+
+
+NEMO_CORPUS = corpus(nemo_call, lambda calls: "[TOOL_CALLS][" + ", ".join(calls) + "]", None, "[TOOL_CALLS]")
+
+
+@pytest.mark.parametrize("case", sorted(NEMO_CORPUS))
+def test_mistral_nemo_matches_reference_token_by_token(kit: Any, case: str) -> None:
+    kit.check_against_reference("mistralai-Mistral-Nemo-Instruct-2407.jinja", NEMO_CORPUS[case], "mistral", MISTRAL_VOCAB)
+
+
+# Mistral-Small-3.2 writes [TOOL_CALLS]NAME[CALL_ID]id[ARGS]{...}. The parser llama.cpp builds
+# for it at run time expects NAME[ARGS][CALL_ID]id[ARGS] and drops the whole message; the
+# expectations below are those of llama.cpp's own tests for this template (test-chat.cpp).
+MISTRAL_SMALL = "Mistral-Small-3.2-24B-Instruct-2506.jinja"
+
+
+def mistral_small_call(name: str, args: str, call_id: str) -> str:
+    return f"[TOOL_CALLS]{name}[CALL_ID]{call_id}[ARGS]{args}"
+
+
+@pytest.mark.parametrize("text", [" \n Hello, world!\nWhat's up?", "Plain [TOOL_CALL] text."])
+def test_mistral_small_content_matches_reference(kit: Any, text: str) -> None:
+    kit.check_against_reference(MISTRAL_SMALL, text, "mistral", MISTRAL_VOCAB)
+
+
+def test_mistral_small_calls_keep_the_model_ids_although_the_reference_rejects_them(kit: Any) -> None:
+    text = "Checking. " + mistral_small_call("get_weather", PARIS_ARGS, "000000001") + mistral_small_call(
+        "get_time", "{}", "000000002"
+    )
+    model = kit.vocab_model(MISTRAL_SMALL, MISTRAL_VOCAB)
+    parser = kit.StreamParser(model, kit.MESSAGES, kit.TOOLS)
+    assert parser.family == "mistral"
+    assert kit.as_plain(parser.reference_parse(text, False)) == {"reasoning": "", "content": "", "tool_calls": []}
+    msg, events = kit.run(parser, kit.token_pieces(model, text))
+    assert msg.content == "Checking. " and msg.ended_calls == {0, 1}
+    assert [(c["name"], c["arguments"], c["id"]) for c in msg.tool_calls] == [
+        ("get_weather", PARIS_ARGS, "000000001"),
+        ("get_time", "{}", "000000002"),
+    ]
+    whole, _ = kit.run(kit.StreamParser(model, kit.MESSAGES, kit.TOOLS), [text])
+    assert kit.as_plain(whole) == kit.as_plain(msg)
+
+
+def test_mistral_small_truncated_id_is_dropped_like_a_cut_off_header(kit: Any) -> None:
+    parser = kit.StreamParser(kit.vocab_model(MISTRAL_SMALL, MISTRAL_VOCAB), kit.MESSAGES, kit.TOOLS)
+    msg, _ = kit.run(parser, ["Checking. [TOOL_CALLS]get_weather[CALL_ID]0000"])
+    assert (msg.content, msg.tool_calls) == ("Checking. ", [])
+
+
 @pytest.mark.parametrize("case", ["reasoning-only", "reasoning-and-content", "content-only"])
 @pytest.mark.parametrize("template", MISTRAL_TEMPLATES)
 def test_mistral_reasoning_without_tools_matches_reference(kit: Any, template: str, case: str) -> None:
@@ -176,20 +227,6 @@ def test_llama3_family_matches_reference_token_by_token(kit: Any, template: str,
 )
 def test_llama3_spacing_wrapper_and_trailing_separator_match_reference(kit: Any, text: str) -> None:
     kit.check_against_reference(LLAMA3_TEMPLATES[0], text, "llama3", "ggml-vocab-llama-bpe.gguf")
-
-
-# Formats of these families that stay with llama.cpp's parser (see format_detection.cpp).
-REFERENCE_ONLY = {
-    # llama.cpp's parser expects NAME[ARGS][CALL_ID]id[ARGS], not the template's own output.
-    "Mistral-Small-3.2-24B-Instruct-2506.jinja": "Sure.",
-    # [{"name": ..., "arguments": ..., "id": ...}] arrays are not read natively yet.
-    "mistralai-Mistral-Nemo-Instruct-2407.jinja": 'Sure.[TOOL_CALLS][{"name": "get_time", "arguments": {}, "id": "abc123def"}]',
-}
-
-
-@pytest.mark.parametrize("template", REFERENCE_ONLY)
-def test_formats_without_native_module_stay_with_reference(kit: Any, template: str) -> None:
-    kit.check_against_reference(template, REFERENCE_ONLY[template], "reference", MISTRAL_VOCAB)
 
 
 # gpt-oss harmony. o200k_harmony is not shipped: the Llama 3 BPE vocab stands in, so the

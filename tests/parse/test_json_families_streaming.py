@@ -48,6 +48,23 @@ FAMILIES: dict[str, tuple[str, str, dict[str, Any], str, list[str]]] = {
         '[TOOL_CALLS]get_weather[ARGS]{"city": "Zürich 🙂", "days": 2}[TOOL_CALLS]get_time[ARGS]{}',
         ["[THINK]", "[/THINK]", "[TOOL_CALLS]", "get_weather[ARGS]", "nope[ARGS]", "[/THI", "[TOOL_"],
     ),
+    "mistral-small": (
+        "Mistral-Small-3.2-24B-Instruct-2506.jinja",
+        "ggml-vocab-llama-bpe.gguf",
+        {},
+        'Sure, "quoted" \\ text 🙂[TOOL_CALLS]get_weather[CALL_ID]a1b2c3d4e[ARGS]{"city": "Zürich 🙂", "days": 2}'
+        "[TOOL_CALLS]get_time[CALL_ID]f5g6h7i8j[ARGS]{}",
+        ["[TOOL_CALLS]", "get_weather[CALL_ID]", "get_time[ARGS]", "nope[ARGS]", "[CALL_ID]", "[ARGS]", "[TOOL_"],
+    ),
+    "mistral-nemo": (
+        "mistralai-Mistral-Nemo-Instruct-2407.jinja",
+        "ggml-vocab-llama-bpe.gguf",
+        {},
+        'Sure, "quoted" \\ text 🙂[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Zürich 🙂", "days": 2}, '
+        '"id": "a1b2c3d4e"}, {"name": "get_time", "arguments": {}, "id": "f5g6h7i8j"}]',
+        ["[TOOL_CALLS]", "[", "]", '{"name": "get_weather", "arguments": ', '{"name": "nope", "arguments": ',
+         ', "id": "a1b2c3d4e"}', "[TOOL_"],
+    ),
     "harmony": (
         "openai-gpt-oss-120b.jinja",
         "ggml-vocab-llama-bpe.gguf",
@@ -154,13 +171,15 @@ CALLS = {
     "deepseek-r1": "</think><｜tool▁calls▁begin｜>" + R1_CALL.format("get_weather", "{args}") + "<｜tool▁calls▁end｜>",
     "deepseek-v3.1": "</think><｜tool▁calls▁begin｜>" + DS_CALL.format("get_weather", "{args}") + "<｜tool▁calls▁end｜>",
     "mistral": "[TOOL_CALLS]get_weather[ARGS]{args}",
+    "mistral-small": "[TOOL_CALLS]get_weather[CALL_ID]a1b2c3d4e[ARGS]{args}",
+    "mistral-nemo": '[TOOL_CALLS][{"name": "get_weather", "arguments": {args}, "id": "a1b2c3d4e"}]',
     "harmony": HARMONY_CALL.format("get_weather", "{args}"),
-    "llama3": '{{"name": "get_weather", "parameters": {args}}}',
+    "llama3": '{"name": "get_weather", "parameters": {args}}',
 }
 
 
 def one_call(family: str, args: str) -> str:
-    return CALLS[family].replace("{args}", args).replace("{{", "{").replace("}}", "}")
+    return CALLS[family].replace("{args}", args)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -195,7 +214,7 @@ def test_truncated_call_is_not_reported_finished(kit: Any, family: str) -> None:
     assert not [e for e in events if e.kind == "tool_call_end"]
 
 
-@pytest.mark.parametrize("family", ["deepseek-r1", "deepseek-v3.1", "mistral", "llama3"])
+@pytest.mark.parametrize("family", ["deepseek-r1", "deepseek-v3.1", "mistral", "mistral-small", "mistral-nemo", "llama3"])
 def test_undeclared_tool_is_not_a_call_and_its_text_is_kept(kit: Any, family: str) -> None:
     text = one_call(family, "{}").replace("get_weather", "launch_rockets")
     msg, _ = kit.run(parser(kit, family), list(text))
@@ -219,7 +238,7 @@ def test_deepseek_section_marker_split_across_tokens_does_not_leak(kit: Any) -> 
     assert msg.content == "Hi" and [c["name"] for c in msg.tool_calls] == ["get_time"]
 
 
-@pytest.mark.parametrize("family", ["deepseek-r1", "deepseek-v3.1", "mistral", "llama3"])
+@pytest.mark.parametrize("family", ["deepseek-r1", "deepseek-v3.1", "mistral", "mistral-small", "mistral-nemo", "llama3"])
 def test_several_calls_in_one_chunk_all_kept(kit: Any, family: str) -> None:
     text = FAMILIES[family][3]
     msg, events = kit.run(parser(kit, family), [text])
