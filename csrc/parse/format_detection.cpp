@@ -130,11 +130,7 @@ std::optional<NativeParser> make_native_parser(const common_chat_params & params
         return NativeParser{std::make_unique<TaggedStreamParser>(*layout, nullptr), "think"};
     }
     if (is_hermes_layout(*layout)) {
-        std::set<std::string> names;
-        for (const auto & tool : tools) {
-            names.insert(tool.name);
-        }
-        auto calls = std::make_unique<HermesToolCalls>(std::move(names), "</tool_call>");
+        auto calls = std::make_unique<HermesToolCalls>(declared_names(tools), "</tool_call>");
         return NativeParser{std::make_unique<TaggedStreamParser>(*layout, std::move(calls)), "hermes"};
     }
     if (auto deepseek = make_deepseek_parser(*layout, tools)) {
