@@ -78,7 +78,8 @@ PYBIND11_MODULE(_core, m) {
 
     py::class_<Model, std::shared_ptr<Model>>(m, "Model")
         .def(py::init([](const std::string & path, int n_gpu_layers, int main_gpu, bool use_mmap,
-                         bool use_mlock, bool vocab_only, const std::string & chat_template, bool repack) {
+                         bool use_mlock, bool vocab_only, const std::string & chat_template, bool repack,
+                         std::optional<py::function> progress) {
                  pyllm::ModelOptions o;
                  o.n_gpu_layers = n_gpu_layers;
                  o.main_gpu = main_gpu;
@@ -87,12 +88,32 @@ PYBIND11_MODULE(_core, m) {
                  o.vocab_only = vocab_only;
                  o.chat_template = chat_template;
                  o.repack = repack;
-                 py::gil_scoped_release nogil;
-                 return std::make_shared<Model>(path, o);
+                 // An exception in the progress callback (Ctrl-C included) aborts the load and
+                 // is raised instead of the load error.
+                 auto failure = std::make_shared<std::exception_ptr>();
+                 if (progress) {
+                     o.on_progress = [fn = *progress, failure](float p) {
+                         py::gil_scoped_acquire gil;  // called on this thread, inside the GIL release below
+                         try {
+                             fn(p);
+                             return true;
+                         } catch (...) {
+                             *failure = std::current_exception();
+                             return false;
+                         }
+                     };
+                 }
+                 try {
+                     py::gil_scoped_release nogil;
+                     return std::make_shared<Model>(path, o);
+                 } catch (const pyllm::ModelLoadError &) {
+                     if (*failure) std::rethrow_exception(*failure);
+                     throw;
+                 }
              }),
              py::arg("path"), py::arg("n_gpu_layers") = 0, py::arg("main_gpu") = 0, py::arg("use_mmap") = true,
              py::arg("use_mlock") = false, py::arg("vocab_only") = false, py::arg("chat_template") = "",
-             py::arg("repack") = true)
+             py::arg("repack") = true, py::arg("progress") = py::none())
         .def_property_readonly("path", &Model::path)
         .def_property_readonly("vocab_only", &Model::vocab_only)
         .def_property_readonly("architecture", &Model::architecture)

@@ -52,6 +52,13 @@ Model::Model(const std::string & path, const ModelOptions & options)
         ? (options.use_mlock ? LLAMA_LOAD_MODE_MMAP_MLOCK : LLAMA_LOAD_MODE_MMAP)
         : (options.use_mlock ? LLAMA_LOAD_MODE_MLOCK : LLAMA_LOAD_MODE_NONE);
 
+    if (options.on_progress) {
+        params.progress_callback = [](float progress, void * user_data) {
+            return (*static_cast<const std::function<bool(float)> *>(user_data))(progress);
+        };
+        params.progress_callback_user_data = const_cast<std::function<bool(float)> *>(&options.on_progress);
+    }
+
     LogCapture log;
     model_ = llama_model_load_from_file(path.c_str(), params);
     if (!model_) {

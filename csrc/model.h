@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,6 +22,9 @@ struct ModelOptions {
     bool vocab_only = false;     // tokenizer and metadata only, no weights
     bool repack = true;          // CPU weight repacking (faster; results vary with batch shape)
     std::string chat_template;   // jinja source overriding the model's own template
+    // Called while the weights load, with the loaded fraction (0..1); returning false aborts
+    // the load (ModelLoadError).
+    std::function<bool(float)> on_progress;
 };
 
 // What a chat template is rendered with. JSON arrives as text in the OpenAI shapes.

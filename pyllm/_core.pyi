@@ -1,4 +1,5 @@
 """Type stubs for the private native module. Use the ``pyllm`` package instead."""
+from collections.abc import Callable
 from typing import Any
 
 class PyllmError(RuntimeError): ...
@@ -26,6 +27,8 @@ class Model:
         use_mlock: bool = False,
         vocab_only: bool = False,
         chat_template: str = "",
+        repack: bool = True,
+        progress: Callable[[float], None] | None = None,
     ) -> None: ...
     @property
     def path(self) -> str: ...

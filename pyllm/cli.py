@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from pyllm._core import PyllmError
@@ -33,19 +34,38 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_keys(args: argparse.Namespace) -> list[str]:
+    keys = list(args.api_key or [])
+    if args.api_key_file:
+        with open(args.api_key_file, encoding="utf-8") as f:
+            keys += [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    if any(not key for key in keys):
+        raise ValueError("--api-key must not be empty")
+    return keys
+
+
 def _serve(args: argparse.Namespace) -> int:
     from pyllm.server.app import ServerConfig, serve  # noqa: PLC0415 - keeps `pyllm info` light
+    from pyllm.server.request_log import configure_logging  # noqa: PLC0415
 
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"pyllm: warning: listening on {args.host} (not loopback); anyone who can reach it can use it",
-              file=sys.stderr)
+    configure_logging(args.log_format)
+    try:
+        api_keys = _api_keys(args)
+    except (OSError, ValueError) as e:
+        print(f"pyllm: {e}", file=sys.stderr)
+        return 2
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not api_keys:
+        logging.getLogger("pyllm.server").warning(
+            "listening on %s (not loopback) without --api-key: anyone who can reach it can use it", args.host)
     config = ServerConfig(
         model=args.model, alias=args.alias, n_ctx=args.ctx_size, n_parallel=args.parallel,
         n_threads=args.threads, n_batch=args.batch_size, n_gpu_layers=args.n_gpu_layers,
         chat_template_file=args.chat_template_file, reasoning=args.reasoning,
         reasoning_field=args.reasoning_field, reasoning_format=args.reasoning_format,
         n_predict=args.n_predict, max_queued=args.max_queued,
-        rpc=[s.strip() for s in args.rpc.split(",")] if args.rpc else [],
+        rpc=[s.strip() for s in args.rpc.split(",")] if args.rpc else [], api_keys=api_keys,
+        max_body_bytes=args.max_body_size, request_timeout=args.request_timeout, metrics=args.metrics,
+        log_format=args.log_format, shutdown_grace=args.shutdown_grace,
     )
     try:
         serve(config, args.host, args.port)
@@ -79,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("-n", "--n-predict", type=int, default=-1, help="server-side cap on generated tokens (-1: none)")
     srv.add_argument("--max-queued", type=int, default=64, help="requests waiting for a slot before 429/529")
     srv.add_argument("--rpc", help="comma-separated llama.cpp rpc-server addresses (RPC builds)")
+    ops = srv.add_argument_group("operations")
+    ops.add_argument("--api-key", action="append", metavar="KEY",
+                     help="require this key ('Authorization: Bearer KEY' or 'x-api-key: KEY') on every route "
+                          "but /health and /; repeatable")
+    ops.add_argument("--api-key-file", metavar="FILE", help="file with one API key per line")
+    ops.add_argument("--max-body-size", type=int, default=32 * 1024 * 1024, metavar="BYTES",
+                     help="largest request body; larger ones get 413 (default: 32 MiB)")
+    ops.add_argument("--request-timeout", type=float, default=0, metavar="SECONDS",
+                     help="end a request this long after it arrived with a timeout error (0: no limit)")
+    ops.add_argument("--metrics", action="store_true", help="serve Prometheus metrics at GET /metrics")
+    ops.add_argument("--log-format", choices=["text", "json"], default="text",
+                     help="log lines (one per request) as text or JSON objects")
+    ops.add_argument("--shutdown-grace", type=float, default=5.0, metavar="SECONDS",
+                     help="on SIGINT/SIGTERM, time running requests get to finish before they are ended "
+                          "with an error event")
     srv.set_defaults(run=_serve)
 
     info = sub.add_parser("info", help="load a model (default: the packaged Gemma 3 270M) and print its facts")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pyllm import _core
@@ -14,7 +14,8 @@ class Model:
 
     Loading a missing, truncated or non-GGUF file raises :class:`pyllm.ModelLoadError`
     naming the path and the reason. ``n_gpu_layers=-1`` offloads every layer when the
-    build has a GPU backend.
+    build has a GPU backend. ``progress`` is called with the loaded fraction (0..1) while
+    the weights load; an exception it raises (Ctrl-C included) aborts the load.
     """
 
     def __init__(
@@ -27,6 +28,7 @@ class Model:
         use_mlock: bool = False,
         vocab_only: bool = False,
         chat_template: str | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> None:
         self._native = _core.Model(
             os.fspath(path),
@@ -36,6 +38,7 @@ class Model:
             use_mlock=use_mlock,
             vocab_only=vocab_only,
             chat_template=chat_template or "",
+            progress=progress,
         )
 
     @classmethod

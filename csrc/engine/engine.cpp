@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 
 #include "argmax.h"
 #include "errors.h"
@@ -164,10 +165,13 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
             common_sampler_free(sampler);
             throw EngineOverloadedError("the engine is shutting down");
         }
-        if (static_cast<int>(pending_.size()) >= options_.max_queued && busy_slots_ >= options_.n_parallel) {
+        // Tasks cancelled while queued (their clients left) wait for the scheduler to drop
+        // them; they must not keep a returning client out.
+        const int queued = queued_locked();
+        if (queued >= options_.max_queued && busy_slots_ >= options_.n_parallel) {
             common_sampler_free(sampler);
             throw EngineOverloadedError("all " + std::to_string(options_.n_parallel) + " slots are busy and " +
-                                        std::to_string(pending_.size()) + " requests are queued");
+                                        std::to_string(queued) + " requests are queued");
         }
         task = std::make_shared<Task>(next_id_++, std::move(prompt), std::move(params), sampler);
         task->set_processor(std::move(processor));
@@ -177,12 +181,17 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
     return task;
 }
 
+int Engine::queued_locked() const {
+    return static_cast<int>(std::count_if(pending_.begin(), pending_.end(),
+                                          [](const auto & t) { return !t->cancel_requested(); }));
+}
+
 EngineStats Engine::stats() const {
     std::lock_guard<std::mutex> lock(mu_);
     EngineStats s;
     s.n_slots = options_.n_parallel;
     s.busy_slots = busy_slots_;
-    s.queued = static_cast<int>(pending_.size());
+    s.queued = queued_locked();
     s.n_ctx_slot = n_ctx_slot_;
     s.decode_calls = decode_calls_;
     return s;
@@ -333,7 +342,15 @@ void Engine::step() {
         return;
     }
     for (auto & s : slots_) {
-        if (s->task && s->i_batch >= 0) sample(*s);
+        if (!s->task || s->i_batch < 0) continue;
+        try {
+            sample(*s);
+        } catch (const std::exception & e) {
+            // A failure in one task's sampling, grammar or output processing (e.g. a lazy
+            // grammar that rejects the text its trigger matched) ends that task only; its
+            // KV cells stay valid, so the slot serves the next task as usual.
+            release(*s, FinishReason::error, {}, e.what());
+        }
     }
 }
 

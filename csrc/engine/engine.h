@@ -67,6 +67,7 @@ private:
 
     void run();
     bool admit_pending();
+    int queued_locked() const;  // queued tasks not cancelled; mu_ held
     void admit(Slot & slot, std::shared_ptr<Task> task);
     void step();
     void sample(Slot & slot);

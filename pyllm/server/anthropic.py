@@ -19,11 +19,13 @@ from pyllm import _core
 from pyllm.chat import render_chat_format
 from pyllm.engine import EngineError
 from pyllm.server.anthropic_request import AnthropicRequestError, MessagesRequest, parse_messages_request
-from pyllm.server.streaming import sse_response
+from pyllm.server.request_log import arrival, track
+from pyllm.server.streaming import Interrupted, collect, sse_response
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large",
-               429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
+               429: "rate_limit_error", 500: "api_error", 503: "overloaded_error", 504: "timeout_error",
+               529: "overloaded_error"}
 
 PING_FRAME = 'event: ping\ndata: {"type":"ping"}\n\n'
 
@@ -37,7 +39,8 @@ def error_response(status: int, message: str) -> JSONResponse:
 
 
 def _error_frame(exc: Exception) -> str:
-    return f"event: error\ndata: {json.dumps(error_body(500, str(exc)))}\n\n"
+    status = exc.status if isinstance(exc, Interrupted) else 500
+    return f"event: error\ndata: {json.dumps(error_body(status, str(exc)))}\n\n"
 
 
 def _status_of(exc: Exception) -> int:
@@ -89,12 +92,19 @@ def routes(state: Any) -> list[Route]:
             )
         except Exception as e:  # noqa: BLE001 - every failure answers in Anthropic's shape
             return error_response(_status_of(e), str(e))
+        track(request, task)
+        interrupt = state.interrupter(arrival(request))
+
         if req.stream:
-            return sse_response(task, frame=str, error_frame=_error_frame, ping=PING_FRAME)
+            return sse_response(task, frame=str, error_frame=_error_frame, ping=PING_FRAME, interrupt=interrupt)
         try:
-            payloads = [payload async for payload in task]
+            payloads = await collect(task, request, interrupt)
         except EngineError as e:
             return error_response(500, str(e))
+        except Interrupted as e:
+            return error_response(529 if e.status == 503 else e.status, str(e))
+        if payloads is None:
+            return Response(status_code=499)  # nobody is listening any more
         return Response("".join(payloads), media_type="application/json")
 
     async def count_tokens(request: Request) -> Response:

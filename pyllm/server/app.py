@@ -1,10 +1,14 @@
-"""The Starlette application: one model, one engine, the API families' routes."""
+"""The Starlette application: one model, one engine, the API families' routes, and the
+serving operations around them (auth, limits, metrics, logging, graceful shutdown)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
+import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,12 @@ import pyllm
 from pyllm.engine import Engine
 from pyllm.model import Model
 from pyllm.runtime import add_rpc_servers
+from pyllm.server.load_progress import LoadProgress
+from pyllm.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from pyllm.server.metrics import Metrics
+from pyllm.server.streaming import Interrupted
+
+log = logging.getLogger("pyllm.server")
 
 
 @dataclass
@@ -38,6 +48,12 @@ class ServerConfig:
     n_predict: int = -1               # server-side cap on generated tokens; -1: none
     max_queued: int = 64
     rpc: list[str] = field(default_factory=list)  # llama.cpp rpc-server host:port (RPC builds)
+    api_keys: list[str] = field(default_factory=list)  # empty: no authentication
+    max_body_bytes: int = 32 * 1024 * 1024
+    request_timeout: float = 0        # seconds from arrival to the end of the response; 0: none
+    metrics: bool = False             # serve GET /metrics
+    log_format: str = "text"          # text | json
+    shutdown_grace: float = 5.0       # seconds running requests get to finish on SIGINT/SIGTERM
 
 
 class ServerState:
@@ -49,7 +65,10 @@ class ServerState:
             add_rpc_servers(config.rpc)  # before loading: the model is split across them
         path = config.model or str(pyllm.default_model_path())
         template = Path(config.chat_template_file).read_text() if config.chat_template_file else None
-        self.model = Model(path, n_gpu_layers=config.n_gpu_layers, chat_template=template)
+        started = time.monotonic()
+        progress = LoadProgress(Path(path).name, bar=None if config.log_format == "text" else False)
+        self.model = Model(path, n_gpu_layers=config.n_gpu_layers, chat_template=template, progress=progress)
+        log.info("loaded %s (%.0f MiB) in %.1f s", path, self.model.size_bytes / 2**20, time.monotonic() - started)
         n_ctx = config.n_ctx or 4096 * config.n_parallel
         self.engine = Engine(
             self.model,
@@ -61,6 +80,39 @@ class ServerState:
         )
         self.model_name = config.alias or Path(path).name
         self.created = int(time.time())
+        self.metrics = Metrics()
+        self.draining = False  # shutdown has begun: new API requests are refused
+        self._grace_over = asyncio.Event()  # shutdown's grace period has ended
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def started(self) -> None:
+        """Called on the serving event loop before the first request."""
+        self._loop = asyncio.get_running_loop()
+
+    def begin_shutdown(self) -> None:
+        """Start draining (safe from a signal handler): running requests get the grace period."""
+        if self._loop is not None and not self.draining:
+            self._loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        if self.draining:
+            return
+        self.draining = True
+        assert self._loop is not None
+        self._loop.call_later(self.config.shutdown_grace, self._grace_over.set)
+
+    def interrupter(self, started: float) -> Callable[[], Awaitable[Interrupted]]:
+        """What a request that arrived at ``started`` (time.monotonic()) awaits to learn
+        that the server must end it: its time limit passed, or shutdown's grace period ended."""
+        return lambda: self._interruption(started)
+
+    async def _interruption(self, started: float) -> Interrupted:
+        limit = self.config.request_timeout
+        timeout = max(0.0, started + limit - time.monotonic()) if limit > 0 else None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._grace_over.wait(), timeout)
+            return Interrupted.shutdown()
+        return Interrupted.timeout(limit)
 
     def enable_thinking(self, requested: bool | None) -> bool | None:
         """A request's thinking switch, or the server's default (``--reasoning``)."""
@@ -90,6 +142,11 @@ async def _root(request: Request) -> Response:
     return JSONResponse({"name": "pyllm", "status": "ok"})
 
 
+async def _metrics(request: Request) -> Response:
+    state = request.app.state.pyllm
+    return Response(state.metrics.render(state.engine.stats()), media_type=METRICS_CONTENT_TYPE)
+
+
 async def _health(request: Request) -> Response:
     stats = request.app.state.pyllm.engine.stats()
     return JSONResponse({"status": "ok", "slots_idle": stats["n_slots"] - stats["busy_slots"],
@@ -99,27 +156,57 @@ async def _health(request: Request) -> Response:
 def create_app(config: ServerConfig | None = None, *, state: ServerState | None = None) -> Starlette:
     """The ASGI app. Pass a config (the model is loaded now) or an already built state."""
     from pyllm.server import anthropic, openai  # noqa: PLC0415 - API modules import this one
+    from pyllm.server.middleware import ServingMiddleware  # noqa: PLC0415
 
     state = state or ServerState(config or ServerConfig())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.started()
         yield
         state.close()
 
     routes: list[Any] = [
         Route("/", _root, methods=["GET", "HEAD"]),
         Route("/health", _health, methods=["GET"]),
+        *([Route("/metrics", _metrics, methods=["GET"])] if state.config.metrics else []),
         *openai.routes(state),
         *anthropic.routes(state),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=openai.exception_handlers())
     app.state.pyllm = state
+    app.add_middleware(ServingMiddleware, state=state, paths={r.path for r in routes if "{" not in r.path})
     return app
 
 
 def serve(config: ServerConfig, host: str, port: int) -> None:
     import uvicorn  # noqa: PLC0415
 
-    log_level = os.environ.get("PYLLM_HTTP_LOG_LEVEL", "info")
-    uvicorn.run(create_app(config), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    app = create_app(config)
+    state: ServerState = app.state.pyllm
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            state.begin_shutdown()
+            super().handle_exit(sig, frame)
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            # uvicorn re-raises the signal after its shutdown, so the process would die of
+            # it; a graceful stop on SIGINT/SIGTERM is a normal exit (status 0) here.
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    http_log_level = os.environ.get("PYLLM_HTTP_LOG_LEVEL", "info")
+    uvicorn_config = uvicorn.Config(
+        app, host=host, port=port, log_level=http_log_level,
+        log_config=None,   # our handlers (text or JSON lines) format uvicorn's records too
+        access_log=False,  # the middleware writes one richer line per request
+        # After the grace period streams still need a moment to write their final event.
+        timeout_graceful_shutdown=config.shutdown_grace + 5)
+    Server(uvicorn_config).run()
+    log.info("stopped")

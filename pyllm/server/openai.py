@@ -6,7 +6,6 @@ so this module only submits tasks and frames finished payloads.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -23,11 +22,12 @@ from pyllm.chat import render_chat_format
 from pyllm.engine import EngineError, Task
 from pyllm.server import openai_request
 from pyllm.server.openai_request import RequestError
-from pyllm.server.streaming import sse_response
+from pyllm.server.request_log import arrival, track
+from pyllm.server.streaming import Interrupted, collect, sse_response
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
-               500: "server_error", 503: "unavailable_error"}
+               500: "server_error", 503: "unavailable_error", 504: "timeout_error"}
 
 _DONE = "data: [DONE]\n\n"
 _PING = ": ping\n\n"  # an SSE comment: clients skip it, proxies see traffic
@@ -57,7 +57,8 @@ def _failure_response(e: Exception) -> JSONResponse:
     if isinstance(e, _core.ContextOverflowError):
         return error_response(400, str(e), "messages", "context_length_exceeded")
     if isinstance(e, _core.EngineOverloadedError):
-        return error_response(503, str(e), None, "overloaded")
+        # 429: the SDKs retry it after a pause, which is what a full queue needs.
+        return error_response(429, str(e), None, "overloaded")
     if isinstance(e, (_core.InvalidRequestError, _core.ChatTemplateError)):
         return error_response(400, str(e))
     raise e
@@ -68,30 +69,8 @@ def _frame(payload: str) -> str:
 
 
 def _error_frame(e: Exception) -> str:
-    return _frame(json.dumps({"error": {"message": str(e), "type": "server_error", "param": None, "code": None}}))
-
-
-async def _wait_disconnect(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-async def _final_payload(task: Task, request: Request) -> str | None:
-    """A non-streamed task's one payload; None when the client left first (the task is cancelled)."""
-
-    async def collect() -> str:
-        payloads = [p async for p in task]
-        return payloads[-1]
-
-    collecting = asyncio.ensure_future(collect())
-    watching = asyncio.ensure_future(_wait_disconnect(request))
-    done, _ = await asyncio.wait({collecting, watching}, return_when=asyncio.FIRST_COMPLETED)
-    if collecting not in done:
-        collecting.cancel()
-        task.cancel()
-        return None
-    watching.cancel()
-    return collecting.result()
+    status, code = (e.status, e.code) if isinstance(e, Interrupted) else (500, None)
+    return _frame(json.dumps({"error": {"message": str(e), "type": ERROR_TYPES[status], "param": None, "code": code}}))
 
 
 def _logprobs_content(model: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -137,15 +116,22 @@ def routes(state: Any) -> list[Route]:
         return run
 
     async def respond(task: Task, request: Request, stream: bool, n_logprobs: int) -> Response:
+        track(request, task)
+        interrupt = state.interrupter(arrival(request))
+
         if stream:
             frame = _logprobs_frame(model, task) if n_logprobs else _frame
-            return sse_response(task, frame=frame, error_frame=_error_frame, ping=_PING, trailer=_DONE)
+            return sse_response(task, frame=frame, error_frame=_error_frame, ping=_PING, trailer=_DONE,
+                                interrupt=interrupt)
         try:
-            payload = await _final_payload(task, request)
+            payloads = await collect(task, request, interrupt)
         except EngineError as e:
             return error_response(500, str(e))
-        if payload is None:
+        except Interrupted as e:
+            return error_response(e.status, str(e), None, e.code)
+        if payloads is None:
             return Response(status_code=499)  # nobody is listening any more
+        payload = payloads[-1]
         if n_logprobs:
             body = json.loads(payload)
             body["choices"][0]["logprobs"] = {"content": _logprobs_content(model, task.logprobs())}
@@ -180,7 +166,7 @@ def routes(state: Any) -> list[Route]:
         if body.get("logprobs"):
             raise RequestError("'logprobs' is not supported here; /v1/chat/completions reports them", "logprobs")
         stream, include_usage = openai_request.stream_options(body)
-        sampling = openai_request.sampling_params(body, model.n_vocab)
+        sampling = {**openai_request.sampling_params(body, model.n_vocab), **openai_request.lazy_grammar_params(body)}
         if isinstance(prompt, list) and not all(0 <= t < model.n_vocab for t in prompt):
             raise RequestError("'prompt' has token ids outside the vocabulary", "prompt")
         # OpenAI's default for this endpoint: 16 tokens.

@@ -415,3 +415,22 @@ def completion_prompt(body: Mapping[str, Any]) -> str | list[int]:
     if isinstance(prompt, list) and prompt and all(is_int(t) for t in prompt):
         return prompt
     raise RequestError("'prompt' must be a string or a list of token ids (one prompt per request)", "prompt")
+
+
+_TRIGGER_TYPES = {"word", "pattern", "pattern_full", "token"}
+
+
+def lazy_grammar_params(body: Mapping[str, Any]) -> dict[str, Any]:
+    """llama-server's /completion extension: ``grammar_lazy`` applies ``grammar`` only once one of
+    ``grammar_triggers`` (``[{"type": "word"|"pattern"|"pattern_full"|"token", "value": str}]``) appears."""
+    if not bool_field(body, "grammar_lazy", False):
+        return {}
+    triggers = _optional(body, "grammar_triggers")
+    if not isinstance(triggers, list) or not triggers or not all(
+            isinstance(t, dict) and t.get("type") in _TRIGGER_TYPES and isinstance(t.get("value"), str) and t["value"]
+            for t in triggers):
+        raise RequestError("'grammar_lazy' needs 'grammar_triggers': a list of {\"type\": word, pattern, "
+                           "pattern_full or token, \"value\": a non-empty string}", "grammar_triggers")
+    if not _string(body, "grammar"):
+        raise RequestError("'grammar_lazy' needs a 'grammar'", "grammar")
+    return {"grammar_lazy": True, "grammar_triggers": [(t["type"], t["value"]) for t in triggers]}

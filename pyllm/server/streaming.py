@@ -1,12 +1,18 @@
 """Server-sent events framing. Payloads arrive finished from the native encoders; this
 module only frames and writes them, pings idle streams, and cancels the task when the
-client goes away (Starlette cancels the body iterator on disconnect)."""
+client goes away (Starlette cancels the body iterator on disconnect).
+
+A request can also be ended by the server before the model is done: its time limit
+(``--request-timeout``) passes, or shutdown's grace period ends. The stream then gets the
+API's own error event (and trailer), so every client sees a well-formed end.
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from pyllm.engine import EngineError, Task
@@ -16,6 +22,25 @@ log = logging.getLogger("pyllm.server")
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
+class Interrupted(Exception):
+    """The server ended a request before the model did. ``status`` is what a response not
+    yet started answers with (504 time limit, 503 shutting down)."""
+
+    def __init__(self, message: str, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+    @classmethod
+    def timeout(cls, seconds: float) -> Interrupted:
+        return cls(f"the request took longer than the server's limit of {seconds:g} s (--request-timeout)",
+                   504, "timeout")
+
+    @classmethod
+    def shutdown(cls) -> Interrupted:
+        return cls("the server is shutting down", 503, "server_shutting_down")
+
+
 async def _frames(
     task: Task,
     frame: Callable[[str], str],
@@ -23,14 +48,22 @@ async def _frames(
     ping_interval: float,
     error_frame: Callable[[Exception], str],
     trailer: str | None,
+    interrupt: Callable[[], Awaitable[Interrupted]] | None = None,
 ) -> AsyncIterator[str]:
     payloads = task.__aiter__()
     pending: asyncio.Future[str] | None = None
+    stop = asyncio.ensure_future(interrupt()) if interrupt is not None else None
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(payloads.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=ping_interval if ping else None)
+            waiting = {pending} if stop is None else {pending, stop}
+            done, _ = await asyncio.wait(waiting, timeout=ping_interval if ping else None,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if stop is not None and stop in done and pending not in done:
+                log.warning("task %s interrupted: %s", task.id, stop.result())
+                yield error_frame(stop.result())
+                break
             if not done:
                 yield ping  # type: ignore[misc]
                 continue
@@ -48,8 +81,12 @@ async def _frames(
         log.exception("stream of task %s failed", task.id)
         yield error_frame(e)
     finally:
+        if stop is not None:
+            stop.cancel()
         if pending is not None:
             pending.cancel()
+            # The payload generator cannot be closed while that step is still running in it.
+            await asyncio.wait({pending})
         task.cancel()  # no-op when finished; frees the slot when the client went away
         await payloads.aclose()
     if trailer:
@@ -64,10 +101,44 @@ def sse_response(
     ping: str | None = None,
     ping_interval: float = 10.0,
     trailer: str | None = None,
+    interrupt: Callable[[], Awaitable[Interrupted]] | None = None,
 ) -> StreamingResponse:
-    """Stream ``task``'s payloads as SSE. ``frame`` turns one payload into its frame text."""
+    """Stream ``task``'s payloads as SSE. ``frame`` turns one payload into its frame text;
+    ``interrupt`` resolves when the server ends the stream early."""
     return StreamingResponse(
-        _frames(task, frame, ping, ping_interval, error_frame, trailer),
+        _frames(task, frame, ping, ping_interval, error_frame, trailer, interrupt),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )
+
+
+async def _wait_disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def collect(task: Task, request: Request,
+                  interrupt: Callable[[], Awaitable[Interrupted]]) -> list[str] | None:
+    """Every payload of a task answered in one response; None when the client left first.
+
+    Raises :class:`Interrupted` when the server ends the request, EngineError when the task
+    failed; either way the task is cancelled and its slot freed.
+    """
+
+    async def payloads() -> list[str]:
+        return [p async for p in task]
+
+    collecting = asyncio.ensure_future(payloads())
+    watching = asyncio.ensure_future(_wait_disconnect(request))
+    stop = asyncio.ensure_future(interrupt())
+    try:
+        done, _ = await asyncio.wait({collecting, watching, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if collecting in done:
+            return collecting.result()
+        if stop in done:
+            raise stop.result()
+        return None
+    finally:
+        for waiter in (collecting, watching, stop):
+            waiter.cancel()
+        task.cancel()  # no-op when finished

