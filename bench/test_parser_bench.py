@@ -19,3 +19,12 @@ def test_stream_parser_per_token(benchmark: Any, n_tokens: int) -> None:
     seconds = benchmark(parser.output_format.time_stream_parser, pieces, False)
     benchmark.extra_info["us_per_token"] = seconds / len(pieces) * 1e6
     assert seconds / len(pieces) < 0.5e-6
+
+
+@pytest.mark.parametrize("family", [f for f in parser_bench.FAMILIES if f != "hermes"])
+def test_other_families_per_token(benchmark: Any, family: str) -> None:
+    parser = parser_bench.make_parser(family)
+    pieces = parser_bench.token_stream(parser_bench.LENGTHS[-1], family)
+    seconds = benchmark(parser.output_format.time_stream_parser, pieces, False)
+    benchmark.extra_info["us_per_token"] = seconds / len(pieces) * 1e6
+    assert seconds / len(pieces) < 0.5e-6

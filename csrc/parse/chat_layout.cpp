@@ -27,6 +27,24 @@ struct Arena {
         }
         return lit[0];
     }
+
+    // The end tag of a reasoning block that may also end without it: `optional("</think>")`
+    // (Kimi-K2) or `"</think>" | peek(...)` (Qwen3.5, the peeked marker is a stop_before).
+    std::optional<std::string> end_tag(const json & p) const {
+        if (type(p) == "repetition" && p.value("min_count", -1) == 0 && p.value("max_count", -1) == 1) {
+            const json & child = at(p.at("child"));
+            if (type(child) == "literal") {
+                return child.at("literal").get<std::string>();
+            }
+        }
+        if (type(p) == "choice" && p.at("children").size() == 2) {
+            const json & first = at(p.at("children")[0]);
+            if (type(first) == "literal" && type(at(p.at("children")[1])) == "and") {
+                return first.at("literal").get<std::string>();
+            }
+        }
+        return std::nullopt;
+    }
 };
 
 bool is_tag(const Arena & a, const json & p, const char * tag) {
@@ -57,6 +75,8 @@ std::optional<ReasoningLayout> read_reasoning(const Arena & a, const json & seq)
                 return std::nullopt;  // optional characters in front of the tag: not written for
             }
             r.start_optional += *c;
+        } else if (a.type(p) == "space" && !r.start.empty()) {
+            r.start_space = true;
         } else if (a.type(p) != "epsilon") {
             return std::nullopt;
         }
@@ -73,17 +93,132 @@ std::optional<ReasoningLayout> read_reasoning(const Arena & a, const json & seq)
                 r.end_optional += *c;
             }
             // Optional characters before the end tag are swallowed by until(end) anyway.
+        } else if (auto tag = a.end_tag(p); tag && r.end.empty()) {
+            r.end = *tag;  // optional("</think>") or ("</think>" | peek(<tool_call>))
         } else if (a.type(p) != "epsilon") {
             return std::nullopt;
         }
     }
     const json & until = a.at(a.at(kids[k]).at("child"));
-    if (r.start.empty() || r.end.empty() || a.type(until) != "until" || until.at("delimiters").size() != 1 ||
-        until.at("delimiters")[0].get<std::string>() != r.end) {
+    if (r.start.empty() || r.end.empty() || a.type(until) != "until") {
+        return std::nullopt;
+    }
+    bool has_end = false;
+    for (const auto & d : until.at("delimiters")) {
+        const std::string delim = d.get<std::string>();
+        if (delim == r.end) {
+            has_end = true;
+        } else {
+            r.stop_before.push_back(delim);
+        }
+    }
+    if (!has_end) {
         return std::nullopt;
     }
     return r;
 }
+
+// Tagged arguments: under each `tool-name` literal, every `tool-arg`'s name literal and how
+// its value is tagged (tool-arg-string-value: raw text; tool-arg-value: a JSON value).
+class ArgKindReader {
+public:
+    explicit ArgKindReader(const Arena & a) : a_(a) {}
+
+    void read_tool(const json & p, ChatLayout & layout) {
+        tool_.clear();
+        seen_.clear();
+        walk(p, layout);
+    }
+
+private:
+    static std::string tag(const json & p) { return p.value("type", "") == "tag" ? p.value("tag", "") : ""; }
+
+    std::optional<std::string> literal_under(const json & p) const {
+        if (a_.type(p) == "literal") {
+            return p.at("literal").get<std::string>();
+        }
+        if (p.contains("child")) {
+            return literal_under(a_.at(p.at("child")));
+        }
+        if (p.contains("children") && p.at("children").size() == 1) {
+            return literal_under(a_.at(p.at("children")[0]));
+        }
+        return std::nullopt;
+    }
+
+    // JSON kinds a tool-arg-value accepts: json-value is any, a choice lists some. `seen`:
+    // rules already entered, as a schema's rules may be recursive.
+    unsigned json_kinds(const json & p, std::set<std::string> & seen) const {
+        const std::string type = a_.type(p);
+        if (type == "rule") {
+            static const std::map<std::string, unsigned> kinds = {
+                {"json-value", ArgValueKind::any},        {"json-object", ArgValueKind::object},
+                {"json-array", ArgValueKind::array},      {"json-number", ArgValueKind::number},
+                {"json-bool", ArgValueKind::boolean},     {"json-null", ArgValueKind::null},
+                {"json-string", ArgValueKind::string_value}};
+            const std::string name = p.value("name", "");
+            if (const auto it = kinds.find(name); it != kinds.end()) {
+                return it->second;
+            }
+            return seen.insert(name).second ? json_kinds(a_.at(p.at("child")), seen) : 0;
+        }
+        unsigned k = 0;
+        if (p.contains("child")) {
+            k |= json_kinds(a_.at(p.at("child")), seen);
+        }
+        if (p.contains("children")) {
+            for (const auto & c : p.at("children")) {
+                k |= json_kinds(a_.at(c), seen);
+            }
+        }
+        return k;
+    }
+
+    void walk(const json & p, ChatLayout & layout) {
+        const std::string t = tag(p);
+        if (t == "tool-name") {
+            if (auto name = literal_under(p)) {
+                tool_ = *name;
+                layout.arg_kinds[tool_];
+            }
+            return;
+        }
+        if (t == "tool-arg-name") {
+            if (auto name = literal_under(p)) {
+                arg_ = *name;
+            }
+            return;
+        }
+        if (t == "tool-arg-string-value" || t == "tool-arg-value") {
+            if (!tool_.empty() && !arg_.empty()) {
+                ArgValueKind & kind = layout.arg_kinds[tool_][arg_];
+                if (t == "tool-arg-string-value") {
+                    kind.string = true;
+                } else {
+                    std::set<std::string> seen;
+                    kind.json |= json_kinds(a_.at(p.at("child")), seen);
+                }
+            }
+            return;
+        }
+        if (a_.type(p) == "rule" && !seen_.insert(p.value("name", "")).second) {
+            return;
+        }
+        if (p.contains("child")) {
+            walk(a_.at(p.at("child")), layout);
+        }
+        if (p.contains("children")) {
+            for (const auto & c : p.at("children")) {
+                walk(a_.at(c), layout);
+            }
+        }
+    }
+
+    const Arena & a_;
+    std::string tool_;
+    std::string arg_;
+    std::set<std::string> seen_;
+};
 
 }  // namespace
 
@@ -100,8 +235,13 @@ std::optional<ChatLayout> read_chat_layout(const common_chat_params & params) {
     const Arena a{root_json.at("parsers")};
     ChatLayout layout;
 
+    ArgKindReader arg_kinds(a);
     for (const auto & [name, id] : root_json.at("rules").items()) {
         layout.rules.insert(name);
+        // "tool-NAME": one declared tool's call (its arguments' rules are "tool-NAME-arg-KEY")
+        if (name.rfind("tool-", 0) == 0 && name.find("-arg-") == std::string::npos) {
+            arg_kinds.read_tool(a.at(id), layout);
+        }
     }
     int reasoning_blocks = 0;
     int content_nodes = 0;
@@ -149,6 +289,31 @@ std::optional<ChatLayout> read_chat_layout(const common_chat_params & params) {
         return std::nullopt;
     }
     layout.prompt_tail = params.generation_prompt.substr(prefix);
+    // `reasoning? + space + content?` (Mistral, Qwen3.5, Kimi-K2): whitespace before the
+    // content is skipped whether or not a reasoning block came first. The space node sits
+    // right after the optional reasoning block, or right before the (optional) content.
+    const auto & kids = root.at("children");
+    for (size_t i = 1; i < kids.size(); ++i) {
+        if (a.type(a.at(kids[i])) != "space") {
+            continue;
+        }
+        const json & before = a.at(kids[i - 1]);
+        const bool after_reasoning = a.type(before) == "repetition" && a.type(a.at(before.at("child"))) == "sequence" &&
+                                     read_reasoning(a, a.at(before.at("child")));
+        size_t j = i + 1;
+        while (j < kids.size() && a.type(a.at(kids[j])) == "epsilon") {
+            ++j;
+        }
+        bool before_content = false;
+        if (j < kids.size()) {
+            const json & next = a.at(kids[j]);
+            const bool optional = a.type(next) == "repetition" && next.value("max_count", -1) == 1;
+            before_content = is_tag(a, optional ? a.at(next.at("child")) : next, "content");
+        }
+        if (after_reasoning || before_content) {
+            layout.space_before_content = true;
+        }
+    }
     return layout;
 }
 

@@ -3,6 +3,7 @@
 // the reference's whitespace and marker rules instead of guessing them per template.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +18,18 @@ struct ReasoningLayout {
     std::string start_optional;  // characters the reference accepts, one each, after the start tag
     std::string end;             // "</think>"
     std::string end_optional;    // characters accepted, one each, after the end tag
+    bool start_space = false;    // any whitespace after the start tag is skipped (Qwen3.5)
+    // Markers that also end reasoning but are left for the content to read (a tool call
+    // opened without closing the reasoning first: Qwen3.5, Kimi-K2).
+    std::vector<std::string> stop_before;
+};
+
+// How the reference types one tagged argument's value (Qwen3-Coder, GLM, MiniMax formats),
+// read from its parser: raw text made a JSON string, or a JSON value passed through.
+struct ArgValueKind {
+    enum Json : unsigned { object = 1, array = 2, number = 4, boolean = 8, null = 16, string_value = 32, any = 63 };
+    bool string = false;  // may be raw text (then a JSON string)
+    unsigned json = 0;    // JSON values it may be, tried before raw text
 };
 
 struct ChatLayout {
@@ -24,10 +37,13 @@ struct ChatLayout {
     // (from the reasoning start tag on): how forced-open and disabled thinking look.
     std::string prompt_tail;
     bool skip_leading_space = false;        // whitespace at the very start is not content
+    bool space_before_content = false;      // whitespace after the (optional) reasoning block is not content
     std::optional<ReasoningLayout> reasoning;
     std::vector<std::string> content_until;  // markers that end the content (tool call starts)
     std::set<std::string> literals;          // every literal in the parser, for format recognition
     std::set<std::string> rules;             // every rule name
+    // tool name -> argument name -> kind, for the tagged-argument formats
+    std::map<std::string, std::map<std::string, ArgValueKind>> arg_kinds;
 };
 
 // Nullopt when the parser has a shape no native module is written for.

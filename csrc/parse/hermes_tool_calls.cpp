@@ -1,5 +1,6 @@
 #include "hermes_tool_calls.h"
 
+#include "literal_match.h"
 #include "utf8_tail.h"
 
 namespace pyllm::parse {
@@ -9,8 +10,6 @@ namespace {
 constexpr size_t npos = std::string_view::npos;
 // A header longer than this is not one (tool names are short identifiers).
 constexpr size_t longest_header = 1024;
-
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 // A cursor over a header that may be cut off: `partial` once the text ran out.
 struct HeaderCursor {
@@ -41,22 +40,32 @@ struct HeaderCursor {
 
 }  // namespace
 
-HermesToolCalls::HermesToolCalls(std::set<std::string> declared_tools, std::string call_end)
-    : declared_(std::move(declared_tools)), call_end_({std::move(call_end)}) {}
+HermesToolCalls::HermesToolCalls(std::set<std::string> declared_tools, std::string call_end, std::string args_key,
+                                 bool brace_in_start_marker, bool array_wrapped)
+    : declared_(std::move(declared_tools)),
+      call_end_({std::move(call_end)}),
+      args_key_('"' + args_key + '"'),
+      brace_in_start_marker_(brace_in_start_marker),
+      array_wrapped_(array_wrapped) {}
 
-void HermesToolCalls::begin() {
+void HermesToolCalls::begin(std::string_view /*start_marker*/) {
     stage_ = Stage::header;
-    depth_ = 0;
     started_value_ = false;
-    in_string_ = false;
-    escaped_ = false;
+    value_end_.reset();
 }
 
-size_t HermesToolCalls::match_header(std::string_view text, std::string & name) const {
+size_t HermesToolCalls::match_header(std::string_view text, std::string & name, bool array_open,
+                                     bool opening_brace) const {
     HeaderCursor c{text};
     auto fail = [&]() { return (c.partial || c.at_end()) ? size_t(0) : npos; };
-    c.space();
-    if (!c.literal("{")) return fail();
+    if (array_open) {
+        c.space();
+        if (!c.literal("[")) return fail();
+    }
+    if (opening_brace) {
+        c.space();
+        if (!c.literal("{")) return fail();
+    }
     c.space();
     // The OpenAI wrapper some models add: "type": "function",
     if (c.literal("\"type\"")) {
@@ -89,7 +98,7 @@ size_t HermesToolCalls::match_header(std::string_view text, std::string & name) 
     c.space();
     if (!c.literal(",")) return fail();
     c.space();
-    if (!c.literal("\"arguments\"")) return fail();
+    if (!c.literal(args_key_)) return fail();
     c.space();
     if (!c.literal(":")) return fail();
     c.space();
@@ -109,75 +118,142 @@ ToolCallSyntax::Step HermesToolCalls::consume_arguments(std::string_view text, T
         started_value_ = true;
     }
     const size_t value_start = i;
-    for (; i < text.size(); ++i) {
-        const char ch = text[i];
-        if (in_string_) {
-            if (escaped_) {
-                escaped_ = false;
-            } else if (ch == '\\') {
-                escaped_ = true;
-            } else if (ch == '"') {
-                in_string_ = false;
-            }
-            continue;
-        }
-        if (ch == '"') {
-            in_string_ = true;
-        } else if (ch == '{' || ch == '[') {
-            ++depth_;
-        } else if (ch == '}' || ch == ']') {
-            if (--depth_ <= 0) {
-                ++i;
-                sink.arguments(text.substr(value_start, i - value_start));
-                stage_ = Stage::tail;
-                return {Status::more, i};
-            }
-        }
+    if (const size_t n = value_end_.scan(text.substr(value_start)); n != JsonValueEnd::npos) {
+        i = value_start + n;
+        sink.arguments(text.substr(value_start, n));
+        stage_ = Stage::tail;
+        return {Status::more, i};
     }
+    i = text.size();
     const size_t keep = incomplete_utf8_tail(text.substr(value_start));
     sink.arguments(text.substr(value_start, i - keep - value_start));
     return {Status::more, i - keep};
+}
+
+std::optional<ToolCallSyntax::Step> HermesToolCalls::object_closed(size_t used, ToolCallSink & sink) {
+    if (call_end_.empty()) {
+        sink.end_call();
+        return Step{Status::done, used};
+    }
+    stage_ = Stage::after_object;
+    return std::nullopt;
 }
 
 ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end, ToolCallSink & sink) {
     size_t used = 0;
     if (stage_ == Stage::header) {
         std::string name;
-        const size_t n = match_header(text, name);
-        if (n == npos || (n == 0 && (at_end || text.size() > longest_header))) {
+        const size_t n = match_header(text, name, array_wrapped_, !brace_in_start_marker_);
+        if (n == npos || (n == 0 && text.size() > longest_header)) {
             return {Status::not_a_call, 0};
         }
         if (n == 0) {
-            return {Status::more, 0};
+            return {at_end ? Status::cut_off : Status::more, 0};
         }
         if (!declared_.count(name)) {
             return {Status::not_a_call, 0};
         }
-        sink.start_call(name);
+        sink.start_call(name, {});
         stage_ = Stage::arguments;
         used = n;
     }
-    if (stage_ == Stage::arguments) {
-        const auto r = consume_arguments(text.substr(used), sink);
-        used += r.consumed;
-        if (stage_ == Stage::arguments) {
-            if (at_end) {
-                // Cut off inside the arguments: flush what was held, the call stays open.
-                sink.arguments(text.substr(used));
-                used = text.size();
+    for (;;) {
+        const std::string_view rest = text.substr(used);
+        switch (stage_) {
+            case Stage::header:
+                return {Status::more, used};  // not reached: the header is read above
+            case Stage::arguments: {
+                const auto r = consume_arguments(rest, sink);
+                used += r.consumed;
+                if (stage_ == Stage::arguments) {
+                    if (at_end) {
+                        // Cut off inside the arguments: flush what was held, the call stays open.
+                        sink.arguments(text.substr(used));
+                        used = text.size();
+                    }
+                    return {Status::more, used};
+                }
+                stage_ = Stage::object_close;
+                break;
             }
-            return {Status::more, used};
+            case Stage::object_close: {
+                size_t i = 0;
+                while (i < rest.size() && is_space(rest[i])) {
+                    ++i;
+                }
+                if (i == rest.size()) {
+                    return {Status::more, used + i};
+                }
+                if (rest[i] == ',') {
+                    value_end_.reset();
+                    value_end_.scan("{");  // inside the call's object, which the scan must close
+                    stage_ = Stage::more_members;
+                    used += i;
+                    break;
+                }
+                if (rest[i] != '}') {
+                    stage_ = Stage::tail;  // not the reference's shape; read on to the end marker
+                    break;
+                }
+                if (auto step = object_closed(used + i + 1, sink)) {
+                    return *step;
+                }
+                used += i + 1;
+                break;
+            }
+            case Stage::more_members: {
+                const size_t n = value_end_.scan(rest);
+                if (n == JsonValueEnd::npos) {
+                    return {Status::more, text.size()};  // nothing here is emitted: no bytes held
+                }
+                if (auto step = object_closed(used + n, sink)) {
+                    return *step;
+                }
+                used += n;
+                break;
+            }
+            case Stage::after_object: {
+                size_t i = 0;
+                while (i < rest.size() && is_space(rest[i])) {
+                    ++i;
+                }
+                if (i == rest.size()) {
+                    return {Status::more, at_end ? text.size() : used};
+                }
+                if (rest[i] != ',') {
+                    stage_ = Stage::tail;
+                    break;
+                }
+                // `, {"name": ...` : the next call in the same wrapper.
+                std::string name;
+                const size_t n = match_header(rest.substr(i + 1), name, false, true);
+                if (n == 0 && !at_end && rest.size() <= longest_header) {
+                    return {Status::more, used};
+                }
+                if (n == 0 || n == npos || !declared_.count(name)) {
+                    // Cut off, or not a call: the reference drops a cut-off header; anything
+                    // else is text after the call, which the core keeps as content.
+                    sink.end_call();
+                    return {n == 0 && at_end ? Status::cut_off : Status::done, used};
+                }
+                sink.end_call();
+                sink.start_call(name, {});
+                started_value_ = false;
+                value_end_.reset();
+                stage_ = Stage::arguments;
+                used += i + 1 + n;
+                break;
+            }
+            case Stage::tail: {
+                const auto m = call_end_.find(rest);
+                if (m.marker < 0) {
+                    return {Status::more, at_end ? text.size() : used + m.text_end};
+                }
+                sink.end_call();
+                return {Status::done, used + m.text_end + call_end_.marker(m.marker).size()};
+            }
         }
     }
-    // After the arguments: the wrapper's closing brace, then the end marker.
-    const auto m = call_end_.find(text.substr(used));
-    if (m.marker < 0) {
-        used += at_end ? text.size() - used : m.text_end;
-        return {Status::more, used};
-    }
-    used += m.text_end + call_end_.marker(m.marker).size();
-    sink.end_call();
-    return {Status::done, used};
 }
 
 }  // namespace pyllm::parse

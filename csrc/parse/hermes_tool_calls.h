@@ -1,12 +1,19 @@
 // Hermes / Qwen2.5 / Qwen3 tool calls:
 //   <tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>
+// and Llama 3.x's bare objects, whose start marker is the object's own "{":
+//   {"name": "get_weather", "parameters": {"city": "Paris"}}
+// and Mistral Nemo's array, whose objects carry an "id" after the arguments:
+//   [TOOL_CALLS][{"name": "get_weather", "arguments": {...}, "id": "a1b2c3d4e"}, {...}]
+// Inside one <tool_call>, the reference also reads several objects separated by commas.
 // The header up to the arguments is read whole (it is short); the arguments object then
 // passes through as the model's raw JSON bytes while nesting is tracked to find its end.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 
+#include "json_value_end.h"
 #include "marker_matcher.h"
 #include "tool_call_syntax.h"
 
@@ -14,26 +21,40 @@ namespace pyllm::parse {
 
 class HermesToolCalls : public ToolCallSyntax {
 public:
-    HermesToolCalls(std::set<std::string> declared_tools, std::string call_end);
+    // `call_end` ends a call ("</tool_call>"; empty: the object's closing brace does);
+    // `brace_in_start_marker`: the call's start marker was the object's "{";
+    // `array_wrapped`: the first object follows a "[".
+    HermesToolCalls(std::set<std::string> declared_tools, std::string call_end, std::string args_key = "arguments",
+                    bool brace_in_start_marker = false, bool array_wrapped = false);
 
-    void begin() override;
+    void begin(std::string_view start_marker) override;
     Step consume(std::string_view text, bool at_end, ToolCallSink & sink) override;
 
 private:
-    enum class Stage { header, arguments, tail };
+    enum class Stage {
+        header,
+        arguments,
+        object_close,  // the object's closing brace after the arguments
+        more_members,  // members after the arguments (Nemo's "id"), up to the object's end
+        after_object,  // ", {" another call in the same wrapper, or the end marker
+        tail,          // anything else up to the end marker
+    };
 
-    // Matches `{ ["type": "function",] "name": "NAME", "arguments":` with any spacing.
+    // Matches `[[] [{] ["type": "function",] "name": "NAME", "<args_key>":` with any spacing.
     // Returns bytes matched, 0 while `text` may still become a header, npos when it cannot.
-    size_t match_header(std::string_view text, std::string & name) const;
+    size_t match_header(std::string_view text, std::string & name, bool array_open, bool opening_brace) const;
+    // The object of the current call has closed.
+    std::optional<Step> object_closed(size_t used, ToolCallSink & sink);
     Step consume_arguments(std::string_view text, ToolCallSink & sink);
 
     std::set<std::string> declared_;
     MarkerMatcher call_end_;
+    std::string args_key_;  // quoted
+    bool brace_in_start_marker_;
+    bool array_wrapped_;
     Stage stage_ = Stage::header;
-    int depth_ = 0;
     bool started_value_ = false;
-    bool in_string_ = false;
-    bool escaped_ = false;
+    JsonValueEnd value_end_;
 };
 
 }  // namespace pyllm::parse

@@ -1,23 +1,32 @@
 #include "tagged_stream_parser.h"
 
+#include <algorithm>
+#include <utility>
+
+#include "literal_match.h"
 #include "tool_call_id.h"
 #include "utf8_tail.h"
 
 namespace pyllm::parse {
 
-namespace {
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-}  // namespace
-
-TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls)
+TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
+                                       CallSection section)
     : state_(layout.skip_leading_space ? State::leading_space : State::reasoning_probe),
       reasoning_(layout.reasoning),
+      space_before_content_(layout.space_before_content),
+      section_(std::move(section)),
       tool_calls_(std::move(tool_calls)) {
     if (reasoning_) {
-        reasoning_end_ = MarkerMatcher({reasoning_->end});
+        std::vector<std::string> ends{reasoning_->end};
+        ends.insert(ends.end(), reasoning_->stop_before.begin(), reasoning_->stop_before.end());
+        reasoning_end_ = MarkerMatcher(std::move(ends));
     }
     if (tool_calls_) {
         call_start_ = MarkerMatcher(layout.content_until);
+        std::vector<std::string> next = section_.next_call.empty() ? layout.content_until : section_.next_call;
+        section_ends_ = next.size();
+        next.insert(next.end(), section_.end.begin(), section_.end.end());
+        next_call_ = MarkerMatcher(std::move(next));
     }
     // The reference parses the end of the generation prompt again in front of the output:
     // a prompt ending in "<think>" leaves the output inside reasoning, and a prompt holding
@@ -52,8 +61,22 @@ void TaggedStreamParser::flush_reasoning_whitespace() {
     }
 }
 
-void TaggedStreamParser::start_call(std::string_view name) {
-    out_->push_back({StreamEventKind::tool_call_start, {}, calls_, new_tool_call_id(), std::string(name)});
+void TaggedStreamParser::start_call(std::string_view name, std::string_view id) {
+    out_->push_back({StreamEventKind::tool_call_start, {}, calls_, id.empty() ? new_tool_call_id() : std::string(id),
+                     std::string(name)});
+}
+
+void TaggedStreamParser::enter(const std::string & marker, size_t skipped, std::string given_back) {
+    pos_ += skipped + marker.size();
+    section_closed_ = false;
+    if (std::find(section_.start.begin(), section_.start.end(), marker) != section_.start.end()) {
+        unproven_section_ = marker;
+        state_ = State::between_calls;
+        return;
+    }
+    tool_calls_->begin(marker);
+    call_marker_ = std::move(given_back.append(marker));
+    state_ = State::tool_call;
 }
 
 void TaggedStreamParser::arguments(std::string_view json_fragment) {
@@ -79,10 +102,7 @@ bool TaggedStreamParser::step(bool at_end) {
     }
     switch (state_) {
         case State::leading_space: {
-            size_t n = 0;
-            while (n < rest.size() && is_space(rest[n])) {
-                ++n;
-            }
+            const size_t n = skip_space(rest, 0);
             pos_ += n;
             if (n == rest.size()) {
                 return false;
@@ -92,20 +112,16 @@ bool TaggedStreamParser::step(bool at_end) {
         }
         case State::reasoning_probe: {
             if (!reasoning_) {
-                state_ = State::content;
+                state_ = space_before_content_ ? State::content_space : State::content;
                 return true;
             }
             const std::string & tag = reasoning_->start;
             const size_t n = std::min(tag.size(), rest.size());
-            if (rest.compare(0, n, tag, 0, n) != 0) {
-                state_ = State::content;
+            if (rest.compare(0, n, tag, 0, n) != 0 || (n < tag.size() && at_end)) {
+                state_ = space_before_content_ ? State::content_space : State::content;
                 return true;
             }
             if (n < tag.size()) {
-                if (at_end) {
-                    state_ = State::content;
-                    return true;
-                }
                 return false;
             }
             pos_ += tag.size();
@@ -127,7 +143,20 @@ bool TaggedStreamParser::step(bool at_end) {
                 ++optional_matched_;
                 return true;
             }
-            state_ = start ? State::reasoning : State::content;
+            if (start && reasoning_->start_space && is_space(rest[0])) {
+                ++pos_;
+                return true;
+            }
+            state_ = start ? State::reasoning : space_before_content_ ? State::content_space : State::content;
+            return true;
+        }
+        case State::content_space: {
+            const size_t n = skip_space(rest, 0);
+            pos_ += n;
+            if (n == rest.size()) {
+                return false;
+            }
+            state_ = State::content;
             return true;
         }
         case State::reasoning: {
@@ -156,9 +185,12 @@ bool TaggedStreamParser::step(bool at_end) {
                 pos_ = at_end ? buf_.size() : pos_;
                 return false;
             }
-            pos_ += reasoning_end_.marker(m.marker).size();
+            // A stop_before marker (index > 0) is left for the content to read; the optional
+            // characters only follow the end tag.
+            const bool end_tag = m.marker == 0;
+            pos_ += end_tag ? reasoning_end_.marker(m.marker).size() : 0;
             reasoning_space_.clear();
-            optional_matched_ = 0;
+            optional_matched_ = end_tag ? 0 : reasoning_->end_optional.size();
             state_ = State::reasoning_end_space;
             return true;
         }
@@ -184,10 +216,7 @@ bool TaggedStreamParser::step(bool at_end) {
                 pos_ = at_end ? buf_.size() : pos_;
                 return false;
             }
-            call_marker_ = call_start_.marker(m.marker);
-            pos_ += call_marker_.size();
-            tool_calls_->begin();
-            state_ = State::tool_call;
+            enter(call_start_.marker(m.marker), 0, {});
             return true;
         }
         case State::tool_call: {
@@ -199,6 +228,9 @@ bool TaggedStreamParser::step(bool at_end) {
                 case ToolCallSyntax::Status::done:
                     state_ = State::between_calls;
                     return true;
+                case ToolCallSyntax::Status::cut_off:
+                    pos_ = buf_.size();
+                    return false;
                 case ToolCallSyntax::Status::not_a_call:
                     // Not a call after all (an undeclared tool, a malformed or cut-off header):
                     // the start marker and what follows are content, never dropped.
@@ -209,28 +241,43 @@ bool TaggedStreamParser::step(bool at_end) {
             return false;
         }
         case State::between_calls: {
-            size_t n = 0;
-            while (n < rest.size() && is_space(rest[n])) {
-                ++n;
-            }
+            size_t n = skip_space(rest, 0);
             if (n == rest.size()) {
                 if (at_end) {
                     pos_ += n;  // trailing whitespace after the last call is not content
                 }
                 return false;
             }
-            const auto m = call_start_.find(rest.substr(n));
-            if (m.text_end == 0 && m.marker >= 0) {
-                call_marker_ = call_start_.marker(m.marker);
-                pos_ += n + call_marker_.size();
-                tool_calls_->begin();
-                state_ = State::tool_call;
-                return true;
+            if (!section_.separator.empty() && rest.compare(n, section_.separator.size(), section_.separator) == 0) {
+                n = skip_space(rest, n + section_.separator.size());
+                if (n == rest.size()) {
+                    pos_ += at_end ? n : 0;  // a separator the output ended after: the reference drops it
+                    return false;
+                }
             }
-            if (m.text_end == 0 && !at_end) {
+            const MarkerMatcher & next = section_closed_ ? call_start_ : next_call_;
+            const auto m = next.find(rest.substr(n));
+            if (m.text_end == 0 && m.marker >= 0) {
+                const std::string & marker = next.marker(m.marker);
+                const bool section_end = &next == &next_call_ && static_cast<size_t>(m.marker) >= section_ends_;
+                if (!section_end) {
+                    enter(marker, n, std::exchange(unproven_section_, {}).append(rest.substr(0, n)));
+                    return true;
+                }
+                if (unproven_section_.empty()) {
+                    pos_ += n + marker.size();
+                    section_closed_ = true;
+                    return true;
+                }
+                // An empty section is not one: falls through to content from its start on.
+            } else if (m.text_end == 0 && !at_end) {
                 return false;  // may still become another call
+            } else if (m.text_end == 0 && !unproven_section_.empty()) {
+                pos_ = buf_.size();  // a cut-off section start: the reference drops it
+                return false;
             }
             // Text after the calls: llama.cpp's parser rejects it; it is kept as content.
+            emit_text(StreamEventKind::content, std::exchange(unproven_section_, {}));
             state_ = State::content;
             return true;
         }

@@ -84,14 +84,44 @@ def as_plain(msg: ParsedMessage | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def check_against_reference(
+    template: str, text: str, expected_family: str, vocab: str = "ggml-vocab-qwen2.gguf", **options: Any
+) -> None:
+    """Feeds `text` token by token: at every prefix what was emitted is a prefix of the
+    reference's final parse (never retracted, names sent once, arguments only grow), and at
+    the end the message equals it."""
+    model = vocab_model(template, vocab)
+    parser = StreamParser(model, MESSAGES, options.pop("tools", TOOLS), **options)
+    assert parser.family == expected_family
+    reference = as_plain(parser.reference_parse(text, False))
+    msg = ParsedMessage()
+    for piece in token_pieces(model, text):
+        for event in parser.feed(piece):
+            msg.apply(event)
+        now = as_plain(msg)
+        assert reference["reasoning"].startswith(now["reasoning"])
+        assert reference["content"].startswith(now["content"])
+        assert len(now["tool_calls"]) <= len(reference["tool_calls"])
+        for (name, args), (ref_name, ref_args) in zip(now["tool_calls"], reference["tool_calls"]):
+            assert name == ref_name and ref_args.startswith(args)
+    for event in parser.finish():
+        msg.apply(event)
+    assert as_plain(msg) == reference
+    ids = [c["id"] for c in msg.tool_calls]
+    assert all(ids) and len(set(ids)) == len(ids)
+
+
 @pytest.fixture(scope="session")
 def kit() -> Any:
     """The helpers above, for test modules (conftest cannot be imported under importlib mode)."""
     import types
 
     return types.SimpleNamespace(
+        MESSAGES=MESSAGES,
+        StreamParser=StreamParser,
         TOOLS=TOOLS,
         as_plain=as_plain,
+        check_against_reference=check_against_reference,
         make_parser=make_parser,
         run=run,
         token_pieces=token_pieces,

@@ -14,6 +14,26 @@ OUTPUTS = {
         '<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>'
     ),
     "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja": "Forced open ✓ reasoning.\n</think>\n\nAnswer ✓.",
+    "Qwen3.5-4B.jinja": (
+        "Plan: <parameter=x> 東京 🙂\n</think>\n\nSure, \"quoted\".\n<tool_call>\n<function=get_weather>\n"
+        "<parameter=city>\nZürich \"🙂\" \\ </parameter> x\n</parameter>\n<parameter=days>\n2\n</parameter>\n"
+        "</function>\n</tool_call>\n<tool_call>\n<function=get_time>\n</function>\n</tool_call>"
+    ),
+    "GLM-4.7-Flash.jinja": (
+        "Plan <arg_value> 🙂</think>Sure.<tool_call>get_weather<arg_key>city</arg_key><arg_value>Zürich\n"
+        "\"🙂\"</arg_value><arg_key>days</arg_key><arg_value>2</arg_value></tool_call><tool_call>get_time</tool_call>"
+    ),
+    "MiniMax-M2.jinja": (
+        "Plan 🙂\n</think>\n\nSure.\n<minimax:tool_call>\n<invoke name=\"get_weather\">\n<parameter name=\"city\">"
+        "Zürich \"🙂\"</parameter>\n<parameter name=\"days\">2</parameter>\n</invoke>\n<invoke name=\"get_time\">\n"
+        "</invoke>\n</minimax:tool_call>"
+    ),
+    "Kimi-K2-Thinking.jinja": (
+        "<think>Plan 🙂 <|tool_call_end|></think>Sure.<|tool_calls_section_begin|><|tool_call_begin|>"
+        'functions.get_weather:0<|tool_call_argument_begin|>{"city": "Zürich \\"🙂\\" }", "days": 2}'
+        "<|tool_call_end|><|tool_call_begin|>functions.get_time:1<|tool_call_argument_begin|>{}<|tool_call_end|>"
+        "<|tool_calls_section_end|>"
+    ),
 }
 
 

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from pyllm import ParsedMessage
-
 CALL = '<tool_call>\n{{"name": "{name}", "arguments": {args}}}\n</tool_call>'
 PARIS = CALL.format(name="get_weather", args='{"city": "Paris", "days": 3}')
 EMPTY = CALL.format(name="get_time", args="{}")
@@ -43,27 +41,7 @@ HERMES_TEMPLATES = {
 
 
 def check_against_reference(kit: Any, template: str, text: str, expected_family: str, **options: Any) -> None:
-    as_plain = kit.as_plain
-    model = kit.vocab_model(template)
-    parser = kit.make_parser(template, **options)
-    assert parser.family == expected_family
-    reference = as_plain(parser.reference_parse(text, False))
-    pieces = kit.token_pieces(model, text)
-    msg = ParsedMessage()
-    for piece in pieces:
-        for event in parser.feed(piece):
-            msg.apply(event)
-        now = as_plain(msg)
-        assert reference["reasoning"].startswith(now["reasoning"])
-        assert reference["content"].startswith(now["content"])
-        assert len(now["tool_calls"]) <= len(reference["tool_calls"])
-        for (name, args), (ref_name, ref_args) in zip(now["tool_calls"], reference["tool_calls"]):
-            assert name == ref_name and ref_args.startswith(args)
-    for event in parser.finish():
-        msg.apply(event)
-    assert as_plain(msg) == reference
-    ids = [c["id"] for c in msg.tool_calls]
-    assert all(ids) and len(set(ids)) == len(ids)
+    kit.check_against_reference(template, text, expected_family, **options)
 
 
 @pytest.mark.parametrize("template", HERMES_TEMPLATES)
@@ -97,17 +75,10 @@ def test_disabled_thinking_matches_reference(kit: Any, case: str) -> None:
 
 # Formats without a native module yet: they must go through llama.cpp's parser, whole.
 FALLBACK_CASES = {
-    "Qwen3-Coder.jinja": "Sure.\n<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n"
-    "<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>",
-    "GLM-4.6.jinja": "\n<think>Hmm.</think>\nOK.<tool_call>get_weather\n<arg_key>city</arg_key>\n"
-    "<arg_value>Paris</arg_value>\n</tool_call>",
-    "MiniMax-M2.jinja": "<think>\nhm\n</think>\n\n<minimax:tool_call>\n<invoke name=\"get_weather\">\n"
-    "<parameter name=\"city\">Paris</parameter>\n</invoke>\n</minimax:tool_call>",
-    "moonshotai-Kimi-K2.jinja": "OK<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
-    "<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|><|tool_calls_section_end|>",
-    "openai-gpt-oss-120b.jinja": "<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final"
-    "<|message|>Sunny.",
-    "meta-llama-Llama-3.3-70B-Instruct.jinja": '{"name": "get_weather", "parameters": {"city": "Paris"}}',
+    "meetkai-functionary-medium-v3.2.jinja": 'get_weather\n{"city": "Paris"}',
+    "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja": "<|START_THINKING|>Hm.<|END_THINKING|><|START_ACTION|>"
+    '[{"tool_call_id": "0", "tool_name": "get_weather", "parameters": {"city": "Paris"}}]<|END_ACTION|>',
+    "deepseek-ai-DeepSeek-V3.2.jinja": "<think>Hmm.</think>Sunny in Paris.",
 }
 
 
@@ -122,3 +93,13 @@ def test_formats_without_native_module_fall_back_to_reference(kit: Any, template
     assert reference["content"] or reference["tool_calls"] or reference["reasoning"]
 
 
+
+
+def test_layout_reading_survives_recursive_argument_rules(kit: Any) -> None:
+    # Reading how LFM2.5's parser types the tools' arguments followed its recursive rules
+    # without end: StreamParser's constructor crashed (stack overflow) instead of falling back.
+    text = "Sunny in Paris."
+    parser = kit.make_parser("LFM2.5-8B-A1B.jinja")
+    assert parser.family == "reference"
+    msg, _ = kit.run(parser, kit.token_pieces(kit.vocab_model("LFM2.5-8B-A1B.jinja"), text))
+    assert kit.as_plain(msg) == kit.as_plain(parser.reference_parse(text, False))

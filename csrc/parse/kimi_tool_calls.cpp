@@ -1,0 +1,90 @@
+#include "kimi_tool_calls.h"
+
+#include "literal_match.h"
+#include "utf8_tail.h"
+
+namespace pyllm::parse {
+
+namespace {
+
+constexpr size_t npos = std::string_view::npos;
+constexpr size_t longest_header = 1024;
+constexpr std::string_view argument_begin = "<|tool_call_argument_begin|>";
+constexpr std::string_view call_end = "<|tool_call_end|>";
+
+}  // namespace
+
+KimiToolCalls::KimiToolCalls(std::set<std::string> declared_tools) : declared_(std::move(declared_tools)) {}
+
+void KimiToolCalls::begin(std::string_view /*start_marker*/) {
+    stage_ = Stage::header;
+    value_end_.reset();
+}
+
+size_t KimiToolCalls::match_header(std::string_view text, std::string & name, std::string & id) const {
+    size_t pos = 0;
+    int r = 1;
+    auto cut_or_fail = [&]() { return r == 0 ? size_t(0) : npos; };
+    const size_t id_start = pos;
+    if ((r = match_literal(text, pos, "functions.")) <= 0) return cut_or_fail();
+    pos += 10;
+    const size_t name_end = text.find(':', pos);
+    if (name_end == npos) {
+        return text.find('<', pos) == npos ? 0 : npos;
+    }
+    name.assign(text.substr(pos, name_end - pos));
+    pos = name_end + 1;
+    const size_t digits = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        ++pos;
+    }
+    if (pos == text.size()) return 0;
+    if (pos == digits) return npos;
+    id.assign(text.substr(id_start, pos - id_start));
+    if ((r = match_literal(text, pos, argument_begin)) <= 0) return cut_or_fail();
+    return pos + argument_begin.size();
+}
+
+ToolCallSyntax::Step KimiToolCalls::consume(std::string_view text, bool at_end, ToolCallSink & sink) {
+    size_t used = 0;
+    if (stage_ == Stage::header) {
+        std::string name;
+        std::string id;
+        const size_t n = match_header(text.substr(0, longest_header), name, id);
+        if (n == npos || (n == 0 && text.size() > longest_header)) {
+            return {Status::not_a_call, 0};
+        }
+        if (n == 0) {
+            return {at_end ? Status::cut_off : Status::more, 0};
+        }
+        if (!declared_.count(name)) {
+            return {Status::not_a_call, 0};
+        }
+        sink.start_call(name, id);
+        stage_ = Stage::arguments;
+        used = n;
+    }
+    if (stage_ == Stage::arguments) {
+        const std::string_view value = text.substr(used);
+        if (const size_t n = value_end_.scan(value); n != JsonValueEnd::npos) {
+            sink.arguments(value.substr(0, n));
+            used += n;
+            stage_ = Stage::tail;
+        } else {
+            // At the end: cut off inside the arguments, left open, a held-back partial
+            // character flushed.
+            const size_t keep = at_end ? 0 : incomplete_utf8_tail(value);
+            sink.arguments(value.substr(0, value.size() - keep));
+            return {Status::more, text.size() - keep};
+        }
+    }
+    // After the arguments: the optional call end marker.
+    const int r = match_literal(text, used, call_end);
+    if (r == 0 && !at_end) {
+        return {Status::more, used};
+    }
+    sink.end_call();
+    return {Status::done, used + (r == 1 ? call_end.size() : 0)};
+}
+
+}  // namespace pyllm::parse
