@@ -93,17 +93,6 @@ std::optional<HarmonyLayout> read_harmony_layout(const common_chat_params & para
 
 HarmonyStreamParser::HarmonyStreamParser(std::set<std::string> declared_tools) : declared_(std::move(declared_tools)) {}
 
-void HarmonyStreamParser::emit_text(StreamEventKind kind, std::string_view text) {
-    if (text.empty()) {
-        return;
-    }
-    if (!out_->empty() && out_->back().kind == kind) {
-        out_->back().text.append(text);
-        return;
-    }
-    out_->push_back({kind, std::string(text)});
-}
-
 bool HarmonyStreamParser::open_message(std::string_view header) {
     std::string_view h = header;
     // Plain channels, possibly after the stray "<|channel|>commentary[ to=assistant]" gpt-oss
@@ -265,32 +254,6 @@ bool HarmonyStreamParser::step(bool at_end) {
         }
     }
     return false;
-}
-
-void HarmonyStreamParser::feed(std::string_view text, StreamEvents & out) {
-    if (finished_) {
-        return;
-    }
-    buf_.append(text);
-    out_ = &out;
-    while (step(false)) {
-    }
-    buf_.erase(0, pos_);
-    pos_ = 0;
-    out_ = nullptr;
-}
-
-void HarmonyStreamParser::finish(StreamEvents & out) {
-    if (finished_) {
-        return;
-    }
-    out_ = &out;
-    while (step(true)) {
-    }
-    buf_.clear();
-    pos_ = 0;
-    out_ = nullptr;
-    finished_ = true;
 }
 
 }  // namespace pyllm::parse

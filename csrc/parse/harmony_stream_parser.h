@@ -19,6 +19,7 @@
 #include "chat.h"
 #include "json_value_end.h"
 #include "marker_matcher.h"
+#include "buffered_parser.h"
 #include "stream_parser.h"
 
 namespace pyllm::parse {
@@ -31,14 +32,11 @@ struct HarmonyLayout {
 // (a response-format schema, or reasoning left in the content, stay with the reference).
 std::optional<HarmonyLayout> read_harmony_layout(const common_chat_params & params);
 
-class HarmonyStreamParser : public FormatParser {
+class HarmonyStreamParser : public BufferedParser {
 public:
     // `declared_tools`: the functions a recipient may name; calls to others are dropped, as
     // the reference drops unsolicited messages.
     explicit HarmonyStreamParser(std::set<std::string> declared_tools);
-
-    void feed(std::string_view text, StreamEvents & out) override;
-    void finish(StreamEvents & out) override;
 
 private:
     enum class State {
@@ -51,18 +49,13 @@ private:
     };
     enum class Body { reasoning, content, final_content, ignored };
 
-    bool step(bool at_end);
+    bool step(bool at_end) override;
     // Reads a complete header (without <|message|>); false when it is not a harmony header.
     bool open_message(std::string_view header);
-    void emit_text(StreamEventKind kind, std::string_view text);
 
     std::set<std::string> declared_;
-    std::string buf_;
-    size_t pos_ = 0;
     State state_ = State::header;
     Body body_ = Body::content;
-    StreamEvents * out_ = nullptr;
-    bool finished_ = false;
     MarkerMatcher message_end_{{"<|end|>"}};
     JsonValueEnd arguments_end_;
     bool arguments_started_ = false;

@@ -42,18 +42,6 @@ TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_pt
     out_ = nullptr;
 }
 
-void TaggedStreamParser::emit_text(StreamEventKind kind, std::string_view text) {
-    if (text.empty()) {
-        return;
-    }
-    if (!out_->empty() && out_->back().kind == kind &&
-        (kind == StreamEventKind::content || kind == StreamEventKind::reasoning)) {
-        out_->back().text.append(text);
-        return;
-    }
-    out_->push_back({kind, std::string(text)});
-}
-
 void TaggedStreamParser::flush_reasoning_whitespace() {
     if (!reasoning_space_.empty()) {
         emit_text(StreamEventKind::reasoning, reasoning_space_);
@@ -283,32 +271,6 @@ bool TaggedStreamParser::step(bool at_end) {
         }
     }
     return false;
-}
-
-void TaggedStreamParser::feed(std::string_view text, StreamEvents & out) {
-    if (finished_) {
-        return;
-    }
-    buf_.append(text);
-    out_ = &out;
-    while (step(false)) {
-    }
-    buf_.erase(0, pos_);
-    pos_ = 0;
-    out_ = nullptr;
-}
-
-void TaggedStreamParser::finish(StreamEvents & out) {
-    if (finished_) {
-        return;
-    }
-    out_ = &out;
-    while (step(true)) {
-    }
-    buf_.clear();
-    pos_ = 0;
-    out_ = nullptr;
-    finished_ = true;
 }
 
 }  // namespace pyllm::parse

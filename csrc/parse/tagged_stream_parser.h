@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "buffered_parser.h"
 #include "chat_layout.h"
 #include "marker_matcher.h"
 #include "stream_parser.h"
@@ -38,14 +39,11 @@ struct CallSection {
     std::string separator;
 };
 
-class TaggedStreamParser : public FormatParser, private ToolCallSink {
+class TaggedStreamParser : public BufferedParser, private ToolCallSink {
 public:
     // `tool_calls` may be null: no tools were declared, everything after reasoning is content.
     TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
                        CallSection section = {});
-
-    void feed(std::string_view text, StreamEvents & out) override;
-    void finish(StreamEvents & out) override;
 
 private:
     enum class State {
@@ -60,9 +58,7 @@ private:
         between_calls,    // after a call or a section's start: another call, the section's end, or content
     };
 
-    // Runs the state machine over buf_[pos_..]; returns false when it must wait for more.
-    bool step(bool at_end);
-    void emit_text(StreamEventKind kind, std::string_view text);
+    bool step(bool at_end) override;
     void flush_reasoning_whitespace();
 
     void start_call(std::string_view name, std::string_view id) override;
@@ -72,11 +68,7 @@ private:
     void arguments(std::string_view json_fragment) override;
     void end_call() override;
 
-    std::string buf_;
-    size_t pos_ = 0;
     State state_ = State::leading_space;
-    StreamEvents * out_ = nullptr;
-    bool finished_ = false;
 
     std::optional<ReasoningLayout> reasoning_;
     size_t optional_matched_ = 0;  // of reasoning_->start_optional / end_optional
