@@ -1,7 +1,6 @@
 #include "hermes_tool_calls.h"
 
 #include "literal_match.h"
-#include "utf8_tail.h"
 
 namespace pyllm::parse {
 
@@ -117,17 +116,12 @@ ToolCallSyntax::Step HermesToolCalls::consume_arguments(std::string_view text, T
         }
         started_value_ = true;
     }
-    const size_t value_start = i;
-    if (const size_t n = value_end_.scan(text.substr(value_start)); n != JsonValueEnd::npos) {
-        i = value_start + n;
-        sink.arguments(text.substr(value_start, n));
+    const auto passed = value_end_.pass_through(text.substr(i), false,
+                                                [&](std::string_view bytes) { sink.arguments(bytes); });
+    if (passed.ended) {
         stage_ = Stage::tail;
-        return {Status::more, i};
     }
-    i = text.size();
-    const size_t keep = incomplete_utf8_tail(text.substr(value_start));
-    sink.arguments(text.substr(value_start, i - keep - value_start));
-    return {Status::more, i - keep};
+    return {Status::more, i + passed.used};
 }
 
 std::optional<ToolCallSyntax::Step> HermesToolCalls::object_closed(size_t used, ToolCallSink & sink) {

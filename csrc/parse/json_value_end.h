@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string_view>
 
+#include "utf8_tail.h"
+
 namespace pyllm::parse {
 
 class JsonValueEnd {
@@ -39,6 +41,22 @@ public:
             }
         }
         return npos;
+    }
+
+    struct Passed {
+        size_t used;  // bytes of `value` consumed (given to `emit`)
+        bool ended;   // the value closed within them
+    };
+    // Streams the value's next bytes: `emit` gets everything up to its end, or, while it goes
+    // on, everything but a held-back incomplete UTF-8 character (flushed too when `at_end`).
+    template <class Emit> Passed pass_through(std::string_view value, bool at_end, Emit && emit) {
+        if (const size_t n = scan(value); n != npos) {
+            emit(value.substr(0, n));
+            return {n, true};
+        }
+        const size_t used = value.size() - (at_end ? 0 : incomplete_utf8_tail(value));
+        emit(value.substr(0, used));
+        return {used, false};
     }
 
 private:

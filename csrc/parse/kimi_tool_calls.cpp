@@ -1,7 +1,6 @@
 #include "kimi_tool_calls.h"
 
 #include "literal_match.h"
-#include "utf8_tail.h"
 
 namespace pyllm::parse {
 
@@ -65,18 +64,14 @@ ToolCallSyntax::Step KimiToolCalls::consume(std::string_view text, bool at_end, 
         used = n;
     }
     if (stage_ == Stage::arguments) {
-        const std::string_view value = text.substr(used);
-        if (const size_t n = value_end_.scan(value); n != JsonValueEnd::npos) {
-            sink.arguments(value.substr(0, n));
-            used += n;
-            stage_ = Stage::tail;
-        } else {
-            // At the end: cut off inside the arguments, left open, a held-back partial
-            // character flushed.
-            const size_t keep = at_end ? 0 : incomplete_utf8_tail(value);
-            sink.arguments(value.substr(0, value.size() - keep));
-            return {Status::more, text.size() - keep};
+        // Cut off at the end: everything flushed, the call left open (it never ended).
+        const auto passed = value_end_.pass_through(text.substr(used), at_end,
+                                                    [&](std::string_view bytes) { sink.arguments(bytes); });
+        used += passed.used;
+        if (!passed.ended) {
+            return {Status::more, used};
         }
+        stage_ = Stage::tail;
     }
     // After the arguments: the optional call end marker.
     const int r = match_literal(text, used, call_end);
