@@ -140,9 +140,17 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
     // pass instead of a partial sort of the whole vocabulary (262k entries for Gemma 3).
     if (params.sampling.temp <= 0.0f) params.sampling.top_k = 1;
     const auto & sp = params.sampling;
-    params.plain_greedy = sp.temp <= 0.0f && sp.grammar.empty() && sp.logit_bias.empty() && !sp.ignore_eos &&
+    params.plain_greedy = sp.temp <= 0.0f && sp.grammar.empty() && sp.logit_bias.empty() &&
                           sp.penalty_repeat == 1.0f && sp.penalty_freq == 0.0f && sp.penalty_present == 0.0f &&
                           sp.dry_multiplier == 0.0f && sp.reasoning_budget_tokens < 0;
+    if (params.sampling.ignore_eos) {
+        // As in llama.cpp: end-of-generation tokens are never sampled (the plain greedy path
+        // falls back to this chain in the rare step whose arg-max is one of them).
+        const llama_vocab * vocab = model_->vocab();
+        for (llama_token t = 0; t < n_vocab; ++t) {
+            if (llama_vocab_is_eog(vocab, t)) params.sampling.logit_bias.push_back({t, -INFINITY});
+        }
+    }
     common_sampler * sampler = nullptr;
     {
         LogCapture log;  // the grammar parser says what is wrong only in the log
@@ -358,13 +366,15 @@ void Engine::sample(Slot & slot) {
     Task & task = *slot.task;
     const int32_t i_batch = slot.i_batch;
     slot.i_batch = -1;
-    llama_token token;
+    llama_token token = LLAMA_TOKEN_NULL;
     if (task.params().plain_greedy) {
-        // Nothing in the sampler chain can change the arg-max: skip copying the whole
-        // vocabulary into a candidate array every token.
+        // Nothing in the sampler chain but ignore_eos's ban can change the arg-max: skip
+        // copying the whole vocabulary into a candidate array every token.
         const float * logits = llama_get_logits_ith(ctx_, i_batch);
         token = static_cast<llama_token>(argmax(logits, static_cast<size_t>(model_->n_vocab())));
-    } else {
+    }
+    if (!task.params().plain_greedy ||
+        (task.params().sampling.ignore_eos && llama_vocab_is_eog(model_->vocab(), token))) {
         token = common_sampler_sample(task.sampler(), ctx_, i_batch);
         common_sampler_accept(task.sampler(), token, true);
     }

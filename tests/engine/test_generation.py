@@ -151,3 +151,20 @@ def test_invalid_request_parameters_raise(engine: pyllm.Engine, params, match):
 def test_empty_prompt_is_rejected(engine: pyllm.Engine):
     with pytest.raises(pyllm.InvalidRequestError, match="empty"):
         engine.submit([], max_tokens=4)
+
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+def test_ignore_eos_never_samples_an_end_of_generation_token(engine: pyllm.Engine, temperature: float):
+    # As in llama.cpp, ignore_eos bans the end-of-generation tokens rather than reading past
+    # them. This small model hardly ever ends a turn by itself, so a bias pushes it to.
+    eog = [engine.model.tokenize(t, parse_special=True)[0] for t in ("<end_of_turn>", "<eos>")]
+    push = {t: 100.0 for t in eog}
+    natural = engine.submit(CHAT, max_tokens=8, temperature=temperature, seed=7, logit_bias=push)
+    assert "".join(natural) == ""
+    assert natural.result().finish_reason == "stop"
+    task = engine.submit(CHAT, max_tokens=8, temperature=temperature, seed=7, logit_bias=push, ignore_eos=True,
+                         n_probs=1)
+    list(task)
+    assert task.result().finish_reason == "length"
+    assert not set(eog) & {p["token"] for p in task.logprobs()}
