@@ -237,20 +237,50 @@ bool Engine::admit_pending() {
             pending_.pop_front();
             ++busy_slots_;
         }
-        // The idle slot whose cache shares the longest prefix; ties go to the least recently used.
-        Slot * best = nullptr;
-        size_t best_prefix = 0;
-        for (auto & s : slots_) {
-            if (s->task) continue;
-            size_t p = common_prefix(s->cache, task->prompt());
-            if (!best || p > best_prefix || (p == best_prefix && s->last_used < best->last_used)) {
-                best = s.get();
-                best_prefix = p;
-            }
-        }
-        admit(*best, std::move(task));
+        Slot & slot = pick_slot(task->prompt());
+        admit(slot, std::move(task));
         admitted = true;
     }
+}
+
+Engine::Slot & Engine::pick_slot(const std::vector<llama_token> & prompt) {
+    // The idle slot whose cache shares the longest prefix with the prompt, when that prefix is
+    // a real part of it (as llama-server: more than a tenth); otherwise the least recently used
+    // slot, empty ones first, so that a prompt sharing little more than BOS with every cache
+    // does not evict the most useful one.
+    Slot * longest = nullptr;
+    Slot * lru = nullptr;
+    size_t longest_prefix = 0;
+    for (auto & s : slots_) {
+        if (s->task) continue;
+        const size_t p = common_prefix(s->cache, prompt);
+        if (!longest || p > longest_prefix || (p == longest_prefix && s->last_used < longest->last_used)) {
+            longest = s.get();
+            longest_prefix = p;
+        }
+        if (!lru || s->last_used < lru->last_used) lru = s.get();
+    }
+    return longest_prefix * 10 > prompt.size() ? *longest : *lru;
+}
+
+bool Engine::cut_back(Slot & slot, size_t keep) {
+    llama_memory_t mem = llama_get_memory(ctx_);
+    const auto pos = static_cast<llama_pos>(keep);
+    bool kept = llama_memory_seq_rm(mem, slot.id, pos, -1);  // recurrent memory cannot go back
+    if (kept && keep > 0) {
+        // The next token attends to the sliding window before it. Cells that have fallen out of
+        // a sequence's window can be taken by other sequences (llama.cpp reuses them even in a
+        // full-size SWA cache), so the window may be gone; then the prompt is decoded again.
+        const llama_pos pos_min = llama_memory_seq_pos_min(mem, slot.id);
+        kept = pos_min >= 0 && pos_min <= std::max<llama_pos>(0, pos - llama_model_n_swa(model_->get()));
+    }
+    if (!kept) {
+        llama_memory_seq_rm(mem, slot.id, -1, -1);
+        slot.cache.clear();
+        return false;
+    }
+    slot.cache.resize(keep);
+    return true;
 }
 
 void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
@@ -258,12 +288,7 @@ void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
     size_t keep = common_prefix(slot.cache, prompt);
     // The last prompt token is always decoded again: its logits give the first sample.
     if (keep == prompt.size()) --keep;
-    llama_memory_t mem = llama_get_memory(ctx_);
-    if (!llama_memory_seq_rm(mem, slot.id, static_cast<llama_pos>(keep), -1)) {
-        llama_memory_seq_rm(mem, slot.id, -1, -1);
-        keep = 0;
-    }
-    slot.cache.resize(keep);
+    if (!cut_back(slot, keep)) keep = 0;
     slot.n_prompt_done = keep;
     slot.next_token = LLAMA_TOKEN_NULL;
     slot.i_batch = -1;

@@ -68,6 +68,10 @@ private:
     void run();
     bool admit_pending();
     int queued_locked() const;  // queued tasks not cancelled; mu_ held
+    Slot & pick_slot(const std::vector<llama_token> & prompt);
+    // Drops the slot's KV from position `keep` on; false (and all dropped) when what is left
+    // cannot continue at `keep`.
+    bool cut_back(Slot & slot, size_t keep);
     void admit(Slot & slot, std::shared_ptr<Task> task);
     void step();
     void sample(Slot & slot);
