@@ -105,7 +105,7 @@ void bind_engine(py::module_ & m) {
 
     py::class_<Engine, std::shared_ptr<Engine>>(m, "Engine")
         .def(py::init([](std::shared_ptr<pyllm::Model> model, int n_parallel, int n_ctx, int n_batch, int n_threads,
-                         int flash_attn, int max_queued, bool kv_unified) {
+                         int flash_attn, int max_queued, bool kv_unified, int64_t cache_ram_mib) {
                  pyllm::EngineOptions o;
                  o.n_parallel = n_parallel;
                  o.n_ctx = n_ctx;
@@ -114,11 +114,13 @@ void bind_engine(py::module_ & m) {
                  o.flash_attn = flash_attn;
                  o.max_queued = max_queued;
                  o.kv_unified = kv_unified;
+                 o.cache_ram_mib = cache_ram_mib;
                  py::gil_scoped_release nogil;
                  return std::make_shared<Engine>(std::move(model), o);
              }),
              py::arg("model"), py::arg("n_parallel") = 4, py::arg("n_ctx") = 0, py::arg("n_batch") = 512,
-             py::arg("n_threads") = 0, py::arg("flash_attn") = -1, py::arg("max_queued") = 64, py::arg("kv_unified") = true)
+             py::arg("n_threads") = 0, py::arg("flash_attn") = -1, py::arg("max_queued") = 64, py::arg("kv_unified") = true,
+             py::arg("cache_ram_mib") = 8192)
         .def(
             "submit",
             [](Engine & e, std::vector<llama_token> prompt, int max_tokens, float temperature, float top_p, int top_k,
@@ -198,6 +200,8 @@ void bind_engine(py::module_ & m) {
                  d["queued"] = s.queued;
                  d["n_ctx_slot"] = s.n_ctx_slot;
                  d["decode_calls"] = s.decode_calls;
+                 d["saved_prompts"] = s.saved_prompts;
+                 d["saved_bytes"] = s.saved_bytes;
                  return d;
              })
         .def("shutdown", &Engine::shutdown, py::call_guard<py::gil_scoped_release>());

@@ -102,6 +102,8 @@ class Engine:
         n_threads: int = 0,
         flash_attn: int = -1,
         max_queued: int = 64,
+        kv_unified: bool = True,
+        cache_ram_mib: int = 8192,
     ) -> None: ...
     def submit(
         self,

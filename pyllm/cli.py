@@ -62,7 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
         n_threads=args.threads, n_batch=args.batch_size, n_gpu_layers=args.n_gpu_layers,
         chat_template_file=args.chat_template_file, reasoning=args.reasoning,
         reasoning_field=args.reasoning_field, reasoning_format=args.reasoning_format,
-        n_predict=args.n_predict, max_queued=args.max_queued,
+        n_predict=args.n_predict, max_queued=args.max_queued, cache_ram_mib=args.cache_ram,
         rpc=[s.strip() for s in args.rpc.split(",")] if args.rpc else [], api_keys=api_keys,
         max_body_bytes=args.max_body_size, request_timeout=args.request_timeout, metrics=args.metrics,
         log_format=args.log_format, shutdown_grace=args.shutdown_grace,
@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="none: leave reasoning (tags included) in the content; auto/deepseek: split it out")
     srv.add_argument("-n", "--n-predict", type=int, default=-1, help="server-side cap on generated tokens (-1: none)")
     srv.add_argument("--max-queued", type=int, default=64, help="requests waiting for a slot before 429/529")
+    srv.add_argument("--cache-ram", type=int, default=8192, metavar="MIB",
+                     help="host memory for idle slots' KV cache (MiB; -1: no limit; 0: idle slots stay in the context)")
     srv.add_argument("--rpc", help="comma-separated llama.cpp rpc-server addresses (RPC builds)")
     ops = srv.add_argument_group("operations")
     ops.add_argument("--api-key", action="append", metavar="KEY",

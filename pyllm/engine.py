@@ -216,7 +216,10 @@ class Engine:
 
     ``n_ctx`` is the total context (0: the model's training context), split evenly over
     the slots. ``max_queued`` bounds the tasks waiting for a slot; past it, ``submit``
-    raises :class:`pyllm.EngineOverloadedError`.
+    raises :class:`pyllm.EngineOverloadedError`. ``cache_ram_mib`` is host memory for the
+    KV of idle slots: when a task starts, idle slots are copied out of the context (every
+    decode attends over all the cells in use) and a later prompt that continues one is
+    copied back; 0 keeps idle slots in the context, -1 sets no limit.
     """
 
     def __init__(
@@ -229,6 +232,7 @@ class Engine:
         n_threads: int = 0,
         flash_attn: bool | None = None,
         max_queued: int = 64,
+        cache_ram_mib: int = 8192,
     ) -> None:
         self.model = model
         self._native = _core.Engine(
@@ -239,6 +243,7 @@ class Engine:
             n_threads=n_threads,
             flash_attn=-1 if flash_attn is None else int(flash_attn),
             max_queued=max_queued,
+            cache_ram_mib=cache_ram_mib,
         )
         self._bridge = AsyncBridge(self._native)
 
@@ -248,7 +253,8 @@ class Engine:
         return self._native.n_ctx_slot
 
     def stats(self) -> dict[str, int]:
-        """Slots, busy slots, queued tasks, per-slot context, decode calls so far."""
+        """Slots, busy slots, queued tasks, per-slot context, decode calls so far, idle slots'
+        prompts saved in host memory and their bytes."""
         return self._native.stats()
 
     def tokenize_prompt(self, prompt: str | Sequence[int]) -> list[int]:

@@ -202,6 +202,8 @@ EngineStats Engine::stats() const {
     s.queued = queued_locked();
     s.n_ctx_slot = n_ctx_slot_;
     s.decode_calls = decode_calls_;
+    s.saved_prompts = saved_prompts_;
+    s.saved_bytes = saved_bytes_published_;
     return s;
 }
 
@@ -238,7 +240,14 @@ bool Engine::admit_pending() {
             ++busy_slots_;
         }
         Slot & slot = pick_slot(task->prompt());
+        if (options_.cache_ram_mib != 0) prepare_slot(slot, task->prompt());
         admit(slot, std::move(task));
+        if (options_.cache_ram_mib != 0) {
+            evict_idle_slots(slot);
+            std::lock_guard<std::mutex> lock(mu_);
+            saved_prompts_ = static_cast<int>(saved_.size());
+            saved_bytes_published_ = saved_bytes_;
+        }
         admitted = true;
     }
 }
@@ -261,6 +270,85 @@ Engine::Slot & Engine::pick_slot(const std::vector<llama_token> & prompt) {
         if (!lru || s->last_used < lru->last_used) lru = s.get();
     }
     return longest_prefix * 10 > prompt.size() ? *longest : *lru;
+}
+
+void Engine::prepare_slot(Slot & slot, const std::vector<llama_token> & prompt) {
+    if (llama_model_n_swa(model_->get()) != 0) return;  // nothing is saved (evict_idle_slots)
+    // A saved prompt that shares more with this one than the slot's own cache replaces it.
+    const size_t own = common_prefix(slot.cache, prompt);
+    auto best = saved_.end();
+    size_t best_prefix = own;
+    for (auto it = saved_.begin(); it != saved_.end(); ++it) {
+        const size_t p = common_prefix(it->tokens, prompt);
+        if (p > best_prefix) {
+            best = it;
+            best_prefix = p;
+        }
+    }
+    const bool restore = best != saved_.end() && best_prefix * 10 > prompt.size();
+    SavedPrompt restored;
+    if (restore) {  // back into the context; saved again when the slot is idle at a later start
+        restored = std::move(*best);
+        saved_bytes_ -= static_cast<int64_t>(restored.state.size());
+        saved_.erase(best);
+    }
+    // What the slot holds (another conversation) stays available when most of it would go.
+    if (restore || own * 2 < slot.cache.size()) save(slot);
+    if (!restore) return;
+    llama_memory_t mem = llama_get_memory(ctx_);
+    llama_memory_seq_rm(mem, slot.id, -1, -1);
+    slot.cache.clear();
+    if (llama_state_seq_set_data_ext(ctx_, restored.state.data(), restored.state.size(), slot.id, 0) ==
+        restored.state.size()) {
+        slot.cache = std::move(restored.tokens);
+    } else {
+        llama_memory_seq_rm(mem, slot.id, -1, -1);
+    }
+}
+
+void Engine::save(Slot & slot) {
+    const int64_t limit = options_.cache_ram_mib < 0 ? INT64_MAX : options_.cache_ram_mib * 1024 * 1024;
+    const size_t size = llama_state_seq_get_size_ext(ctx_, slot.id, 0);
+    if (slot.cache.empty() || static_cast<int64_t>(size) > limit) return;
+    SavedPrompt saved{slot.cache, std::vector<uint8_t>(size)};
+    if (llama_state_seq_get_data_ext(ctx_, saved.state.data(), size, slot.id, 0) != size) return;
+    // An earlier copy of a prefix of this prompt is superseded by it.
+    saved_.remove_if([&](const SavedPrompt & old) {
+        const bool prefix = old.tokens.size() <= saved.tokens.size() &&
+                            std::equal(old.tokens.begin(), old.tokens.end(), saved.tokens.begin());
+        if (prefix) saved_bytes_ -= static_cast<int64_t>(old.state.size());
+        return prefix;
+    });
+    saved_bytes_ += static_cast<int64_t>(size);
+    saved_.push_back(std::move(saved));
+    while (saved_bytes_ > limit) {
+        saved_bytes_ -= static_cast<int64_t>(saved_.front().state.size());
+        saved_.pop_front();
+    }
+}
+
+void Engine::evict_idle_slots(const Slot & started) {
+    // Every decode attends over all the cells in use in a unified KV buffer, so idle slots'
+    // caches slow down the running tasks: they leave the context when a task starts. A model
+    // without sliding-window layers is saved to host memory and comes back exactly. A
+    // sliding-window model's saved state keeps only the last window, from which a prompt can
+    // rarely continue (it diverges a few tokens back), so it is not saved; instead the most
+    // recently released idle slot stays, which keeps two alternating conversations (an agent
+    // and its side requests) cached.
+    const bool exact = llama_model_n_swa(model_->get()) == 0;
+    const Slot * recent = nullptr;
+    for (auto & s : slots_) {
+        if (!s->task && s.get() != &started && !s->cache.empty() && (!recent || s->last_used > recent->last_used)) {
+            recent = s.get();
+        }
+    }
+    llama_memory_t mem = llama_get_memory(ctx_);
+    for (auto & s : slots_) {
+        if (s->task || s.get() == &started || s->cache.empty() || (!exact && s.get() == recent)) continue;
+        if (exact) save(*s);
+        llama_memory_seq_rm(mem, s->id, -1, -1);
+        s->cache.clear();
+    }
 }
 
 bool Engine::cut_back(Slot & slot, size_t keep) {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,6 +30,10 @@ struct EngineOptions {
     int flash_attn = -1;   // -1 auto, 0 off, 1 on
     int max_queued = 64;   // tasks waiting for a slot before submit() is refused
     bool kv_unified = true;  // one KV buffer shared by all slots
+    // Idle slots leave the context when a task starts (every decode attends over all the
+    // cells in use); this much host memory (MiB) keeps their KV, copied back when a prompt
+    // continues one of them. 0: idle slots stay in the context; -1: no limit.
+    int64_t cache_ram_mib = 8192;
 };
 
 struct EngineStats {
@@ -37,6 +42,8 @@ struct EngineStats {
     int queued = 0;
     int n_ctx_slot = 0;
     uint64_t decode_calls = 0;
+    int saved_prompts = 0;      // idle slots' KV held in host memory
+    int64_t saved_bytes = 0;
 };
 
 class Engine {
@@ -64,11 +71,20 @@ public:
 
 private:
     struct Slot;
+    struct SavedPrompt {
+        std::vector<llama_token> tokens;
+        std::vector<uint8_t> state;
+    };
 
     void run();
     bool admit_pending();
     int queued_locked() const;  // queued tasks not cancelled; mu_ held
     Slot & pick_slot(const std::vector<llama_token> & prompt);
+    // Before a task takes `slot`: saves what the task would cut away, restores a saved prompt
+    // that serves the task better than the slot's cache.
+    void prepare_slot(Slot & slot, const std::vector<llama_token> & prompt);
+    void save(Slot & slot);  // copies the slot's KV to host memory (saved_)
+    void evict_idle_slots(const Slot & started);
     // Drops the slot's KV from position `keep` on; false (and all dropped) when what is left
     // cannot continue at `keep`.
     bool cut_back(Slot & slot, size_t keep);
@@ -84,6 +100,8 @@ private:
     int n_ctx_slot_ = 0;
     std::vector<std::unique_ptr<Slot>> slots_;  // owned by the scheduler thread
     uint64_t release_count_ = 0;
+    std::list<SavedPrompt> saved_;  // least recently used first; the scheduler thread's
+    int64_t saved_bytes_ = 0;
 
     mutable std::mutex mu_;  // guards pending_, stopping_, next_id_, busy_slots_, decode_calls_
     std::condition_variable cv_;
@@ -92,6 +110,8 @@ private:
     uint64_t next_id_ = 1;
     int busy_slots_ = 0;
     uint64_t decode_calls_ = 0;
+    int saved_prompts_ = 0;  // saved_.size() and saved_bytes_ as last published for stats()
+    int64_t saved_bytes_published_ = 0;
 
     ReadyQueue ready_;
 

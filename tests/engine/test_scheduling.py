@@ -66,37 +66,6 @@ def test_shared_prefix_is_reused_from_the_cache(engine: pyllm.Engine):
 
 
 
-def words(n: int, tag: str) -> str:
-    return tag + " " + " ".join(f"w{(i * 7919) % 97}" for i in range(n))
-
-
-def test_unrelated_prompt_does_not_evict_a_long_cache(model: pyllm.Model):
-    # Every prompt shares BOS with every cache; that alone must not pick the slot to reuse.
-    with pyllm.Engine(model, n_parallel=2, n_ctx=2 * 2048) as e:
-        e.generate(words(100, "short"), max_tokens=1, temperature=0)
-        long = words(600, "long")
-        e.generate(long, max_tokens=1, temperature=0)
-        e.generate(words(100, "other"), max_tokens=1, temperature=0)
-        again = e.generate(long + " more", max_tokens=1, temperature=0)
-        assert again.result.usage.cached_tokens >= len(e.tokenize_prompt(long)) - 1
-
-
-def test_prefix_whose_sliding_window_was_taken_is_decoded_again(model: pyllm.Model):
-    # Gemma 3 attends over a 512-token window in most layers. Cells that fall out of an idle
-    # slot's window may be reused by another slot's prompt; cutting that slot back to a prefix
-    # whose window is gone must decode the prompt again rather than attend over lost cells.
-    with pyllm.Engine(model, n_parallel=2, n_ctx=2 * 4096) as e:
-        e.generate(words(190, "first"), max_tokens=1, temperature=0)
-        long = e.tokenize_prompt(words(680, "long"))
-        e.generate(long, max_tokens=1, temperature=0)
-        e.generate(words(520, "third"), max_tokens=1, temperature=0)  # into the first slot, and beyond
-        cut = long[:1200] + e.model.tokenize(" then", add_special=False)
-        again = e.generate(cut, max_tokens=8, temperature=0)
-        assert again.result.usage.cached_tokens == 0
-    with pyllm.Engine(model, n_parallel=2, n_ctx=2 * 4096) as fresh:
-        assert fresh.generate(cut, max_tokens=8, temperature=0).text == again.text
-
-
 def test_context_overflow_raises_before_any_decode(engine: pyllm.Engine):
     before = engine.stats()["decode_calls"]
     prompt = [2] + [236764] * 1400
