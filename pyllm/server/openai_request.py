@@ -224,7 +224,7 @@ def messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(m, dict):
             raise RequestError(f"'{p}' must be an object", p)
         role = m.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:
             raise RequestError(f"'{p}.role' must be one of {sorted(_ROLES)}, got {role!r}", f"{p}.role")
         msg: dict[str, Any] = {"role": "system" if role == "developer" else "tool" if role == "function" else role}
         content = _content(m.get("content"), f"{p}.content", required=role in ("system", "developer", "user"))

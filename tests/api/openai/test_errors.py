@@ -15,6 +15,8 @@ MALFORMED = {
     "messages_not_a_list": (CHAT, {"messages": "hi"}, 400),
     "message_not_an_object": (CHAT, {"messages": ["hi"]}, 400),
     "unknown_role": (CHAT, {"messages": [{"role": "wizard", "content": "hi"}]}, 400),
+    "role_not_a_string": (CHAT, {"messages": [{"role": [], "content": "hi"}]}, 400),
+    "role_not_a_string_in_apply_template": ("/apply-template", {"messages": [{"role": {}, "content": "hi"}]}, 400),
     "user_without_content": (CHAT, {"messages": [{"role": "user"}]}, 400),
     "content_wrong_type": (CHAT, {"messages": [{"role": "user", "content": 5}]}, 400),
     "image_part_on_text_model": (CHAT, {"messages": [{"role": "user", "content": [
