@@ -243,7 +243,8 @@ bool Engine::admit_pending() {
         if (options_.cache_ram_mib != 0) prepare_slot(slot, task->prompt());
         admit(slot, std::move(task));
         if (options_.cache_ram_mib != 0) {
-            evict_idle_slots(slot);
+            // Only a unified buffer makes every decode attend over other slots' cells.
+            if (options_.kv_unified) evict_idle_slots(slot);
             std::lock_guard<std::mutex> lock(mu_);
             saved_prompts_ = static_cast<int>(saved_.size());
             saved_bytes_published_ = saved_bytes_;
