@@ -8,6 +8,7 @@ one native call. Plain ``for`` iteration blocks in native code with the GIL rele
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -106,6 +107,23 @@ class Task:
                 self.cancel()
         self._raise_if_failed()
 
+    @contextlib.contextmanager
+    def batches(self) -> Iterator[_AsyncWatcher]:
+        """Lower-level asyncio access for servers: ``await w.next_batch()`` gives every
+        payload ready in one list (no per-item step), ``w.wake()`` ends a wait early (pings,
+        interruptions). Leaving the block unfinished cancels the task; call
+        :meth:`raise_if_failed` after the last batch."""
+        watcher = self._bridge.watch(self._native)
+        try:
+            yield watcher
+        finally:
+            self._bridge.unwatch(self.id)
+            self.cancel()  # no-op when finished
+
+    def raise_if_failed(self) -> None:
+        """Raises :class:`EngineError` when the task ended in an engine failure."""
+        self._raise_if_failed()
+
     def wait(self, timeout: float | None = None) -> TaskResult:
         """Block until the task is done (output not consumed stays unread); return its result."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -141,6 +159,7 @@ class _AsyncWatcher:
         self.loop = loop
         self._items: list[str] = []
         self._done = False
+        self._woken = False
         # A bare future per wait: the one consumer needs no Event's waiter bookkeeping,
         # and this runs once per token of a paced stream.
         self._waiter: asyncio.Future[None] | None = None
@@ -148,17 +167,25 @@ class _AsyncWatcher:
     def deliver(self, items: list[str], done: bool) -> None:
         self._items.extend(items)
         self._done = self._done or done
+        self.wake()
+
+    def wake(self) -> None:
+        """Ends the current (or next) ``next_batch`` wait, with no new items if none came."""
+        self._woken = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
     async def next_batch(self) -> tuple[list[str], bool]:
-        if not self._items and not self._done:
+        """Every payload ready and whether the task is done; waits until there is one, or
+        until ``wake()``."""
+        if not self._items and not self._done and not self._woken:
             self._waiter = self.loop.create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+        self._woken = False
         items, self._items = self._items, []
         return items, self._done
 

@@ -50,45 +50,59 @@ async def _frames(
     trailer: str | None,
     interrupt: Callable[[], Awaitable[Interrupted]] | None = None,
 ) -> AsyncIterator[str]:
-    payloads = task.__aiter__()
-    pending: asyncio.Future[str] | None = None
+    # Per token this costs one future and one loop iteration: everything ready is framed into
+    # one chunk, and pings and interruptions wake the same wait (no task, timer or
+    # asyncio.wait per token).
+    loop = asyncio.get_running_loop()
     stop = asyncio.ensure_future(interrupt()) if interrupt is not None else None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(payloads.__anext__())
-            waiting = {pending} if stop is None else {pending, stop}
-            done, _ = await asyncio.wait(waiting, timeout=ping_interval if ping else None,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if stop is not None and stop in done and pending not in done:
-                log.warning("task %s interrupted: %s", task.id, stop.result())
-                yield error_frame(stop.result())
-                break
-            if not done:
-                yield ping  # type: ignore[misc]
-                continue
-            try:
-                payload = pending.result()
-            except StopAsyncIteration:
-                break
-            finally:
-                pending = None
-            yield frame(payload)
-    except EngineError as e:
-        # The native encoder already wrote the protocol's error event for the failed task.
-        log.warning("task %s failed: %s", task.id, e)
-    except Exception as e:  # noqa: BLE001 - a failure after the 200 header must reach the client
-        log.exception("stream of task %s failed", task.id)
-        yield error_frame(e)
-    finally:
+    timer: asyncio.TimerHandle | None = None
+    with task.batches() as batches:
+        # A ping goes out when a whole interval passes without a frame (so after one to two
+        # intervals of silence); frames are counted, not timed, to keep the clock off the
+        # per-token path.
+        frames = seen = 0
+        ping_due = False
+
+        def check_idle() -> None:
+            nonlocal timer, seen, ping_due
+            if frames == seen:
+                ping_due = True
+                batches.wake()
+            seen = frames
+            timer = loop.call_later(ping_interval, check_idle)
+
+        if ping:
+            timer = loop.call_later(ping_interval, check_idle)
         if stop is not None:
-            stop.cancel()
-        if pending is not None:
-            pending.cancel()
-            # The payload generator cannot be closed while that step is still running in it.
-            await asyncio.wait({pending})
-        task.cancel()  # no-op when finished; frees the slot when the client went away
-        await payloads.aclose()
+            stop.add_done_callback(lambda _: batches.wake())
+        try:
+            while True:
+                payloads, finished = await batches.next_batch()
+                if payloads:
+                    frames += 1
+                    yield "".join(frame(p) for p in payloads)
+                if finished:
+                    task.raise_if_failed()
+                    break
+                if stop is not None and stop.done() and not stop.cancelled():
+                    log.warning("task %s interrupted: %s", task.id, stop.result())
+                    yield error_frame(stop.result())
+                    break
+                if ping_due:
+                    ping_due = False
+                    frames += 1
+                    yield ping  # type: ignore[misc]
+        except EngineError as e:
+            # The native encoder already wrote the protocol's error event for the failed task.
+            log.warning("task %s failed: %s", task.id, e)
+        except Exception as e:  # noqa: BLE001 - a failure after the 200 header must reach the client
+            log.exception("stream of task %s failed", task.id)
+            yield error_frame(e)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if stop is not None:
+                stop.cancel()
     if trailer:
         yield trailer
 

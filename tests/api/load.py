@@ -28,10 +28,11 @@ def _check_openai(text: str, max_tokens: int) -> None:
     assert frames[-1] == "[DONE]", frames[-3:]
     chunks = [json.loads(f) for f in frames[:-1]]
     assert len({c["id"] for c in chunks}) == 1, "one id per stream"
-    assert chunks[0]["choices"][0]["delta"].get("role") == "assistant"
+    assert chunks[0]["choices"][0]["delta"].get("role") == "assistant", chunks[0]
     assert chunks[-1]["choices"][0]["finish_reason"] in ("length", "stop"), chunks[-1]
-    assert all(c["choices"][0]["finish_reason"] is None for c in chunks[:-1])
-    assert len(chunks) - 2 <= max_tokens  # role chunk and finish chunk around <= max_tokens deltas
+    assert all(c["choices"][0]["finish_reason"] is None for c in chunks[:-1]), chunks
+    # role chunk and finish chunk around <= max_tokens deltas
+    assert len(chunks) - 2 <= max_tokens, (len(chunks), max_tokens, chunks)
 
 
 def _check_anthropic(text: str, max_tokens: int) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 import pytest
@@ -83,7 +84,12 @@ def test_one_json_log_line_per_request_with_tokens_and_ttft(metered):
     r = httpx.post(metered.base_url + "/v1/chat/completions", json=CHAT, timeout=120)
     request_id = r.headers["x-request-id"]
     usage = r.json()["usage"]
-    lines = [json.loads(line) for line in metered.output().splitlines() if request_id in line]
+    # The line is written once the response is complete, which the client may see first.
+    deadline = time.monotonic() + 10
+    while not (lines := [json.loads(line) for line in metered.output().splitlines() if request_id in line]):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert len(lines) == 1, lines
     line = lines[0]
     assert line["logger"] == "pyllm.request" and line["level"] == "info"
