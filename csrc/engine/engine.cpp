@@ -309,8 +309,9 @@ void Engine::prepare_slot(Slot & slot, const std::vector<llama_token> & prompt) 
 
 void Engine::save(Slot & slot) {
     const int64_t limit = options_.cache_ram_mib < 0 ? INT64_MAX : options_.cache_ram_mib * 1024 * 1024;
+    if (slot.cache.empty()) return;
     const size_t size = llama_state_seq_get_size_ext(ctx_, slot.id, 0);
-    if (slot.cache.empty() || static_cast<int64_t>(size) > limit) return;
+    if (static_cast<int64_t>(size) > limit) return;
     SavedPrompt saved{slot.cache, std::vector<uint8_t>(size)};
     if (llama_state_seq_get_data_ext(ctx_, saved.state.data(), size, slot.id, 0) != size) return;
     // An earlier copy of a prefix of this prompt is superseded by it.
