@@ -8,7 +8,7 @@ import pytest
 import pyllm
 
 # Outside the checkout: from its root, `python -m pyllm` would import the source tree's
-# pyllm/ (which has no built extension) instead of the installed package.
+# src/ is not on the path there either way; run outside it all the same.
 OUTSIDE = tempfile.gettempdir()
 
 

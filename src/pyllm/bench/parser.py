@@ -109,7 +109,7 @@ FAMILIES = {
 
 
 def models_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "vendor" / "llama.cpp" / "models"
+    return Path(__file__).resolve().parents[3] / "vendor" / "llama.cpp" / "models"
 
 
 def make_parser(family: str = "hermes") -> StreamParser:
