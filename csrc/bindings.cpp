@@ -13,6 +13,7 @@ using pyllm::Model;
 void bind_engine(py::module_ & m);
 void bind_parse(py::module_ & m);
 void bind_protocol(py::module_ & m);
+void bind_request(py::module_ & m);
 
 namespace {
 
@@ -55,6 +56,7 @@ PYBIND11_MODULE(_core, m) {
     py::register_exception<pyllm::ChatTemplateError>(m, "ChatTemplateError", base.ptr());
     py::register_exception<pyllm::InvalidRequestError>(m, "InvalidRequestError", base.ptr());
     py::register_exception<pyllm::EngineOverloadedError>(m, "EngineOverloadedError", base.ptr());
+    py::register_exception<pyllm::EngineError>(m, "EngineError", base.ptr());
     // Carries both numbers as attributes, not only in the message.
     static PyObject * context_overflow =
         py::register_exception<pyllm::ContextOverflowError>(m, "ContextOverflowError", base.ptr()).ptr();
@@ -159,6 +161,7 @@ PYBIND11_MODULE(_core, m) {
              py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
              py::arg("add_generation_prompt"), py::arg("kwargs"));
 
+    bind_request(m);
     bind_engine(m);
     bind_parse(m);
     bind_protocol(m);

@@ -8,11 +8,16 @@
 #include "errors.h"
 #include "json-schema-to-grammar.h"
 #include "model.h"
+#include "request_preparer.h"
 #include "runtime.h"
 #include "sampling.h"
 #include "text_stream.h"
 
 namespace pyllm {
+
+// Rendering and tokenizing run beside the scheduler; two let a short request overtake a
+// long one being prepared.
+constexpr int kPrepareThreads = 2;
 
 struct Engine::Slot {
     explicit Slot(int id) : id(id) {}
@@ -88,6 +93,12 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     batch_ = llama_batch_init(options_.n_batch, 0, 1);
     for (int i = 0; i < options_.n_parallel; ++i) slots_.push_back(std::make_unique<Slot>(i));
     thread_ = std::thread([this] { run(); });
+    preparer_ = std::make_unique<RequestPreparer>(
+        model_,
+        [this](const std::shared_ptr<Task> & task, PreparedRequest p) {
+            enqueue(task, std::move(p.prompt), std::move(p.params), std::move(p.processor));
+        },
+        ready_, kPrepareThreads);
 }
 
 Engine::~Engine() {
@@ -97,6 +108,7 @@ Engine::~Engine() {
 }
 
 void Engine::shutdown() {
+    if (preparer_) preparer_->stop();  // nothing may be queued behind the scheduler's back
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_ && !thread_.joinable()) return;
@@ -112,8 +124,26 @@ void Engine::shutdown() {
     for (auto & task : left) ready_.notify(task, task->finish(FinishReason::cancelled, {}, "engine shut down"));
 }
 
+std::shared_ptr<Task> Engine::new_task() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::make_shared<Task>(next_id_++);
+}
+
+std::shared_ptr<Task> Engine::submit(ChatRequest request) {
+    auto task = new_task();
+    preparer_->submit(task, std::move(request));
+    return task;
+}
+
 std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams params,
                                      std::unique_ptr<OutputProcessor> processor) {
+    auto task = new_task();
+    enqueue(task, std::move(prompt), std::move(params), std::move(processor));
+    return task;
+}
+
+void Engine::enqueue(const std::shared_ptr<Task> & task, std::vector<llama_token> prompt, TaskParams params,
+                     std::unique_ptr<OutputProcessor> processor) {
     if (prompt.empty()) throw InvalidRequestError("the prompt is empty");
     const int n_vocab = model_->n_vocab();
     for (llama_token t : prompt) {
@@ -166,7 +196,6 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
         }
     }
 
-    std::shared_ptr<Task> task;
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) {
@@ -181,12 +210,10 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
             throw EngineOverloadedError("all " + std::to_string(options_.n_parallel) + " slots are busy and " +
                                         std::to_string(queued) + " requests are queued");
         }
-        task = std::make_shared<Task>(next_id_++, std::move(prompt), std::move(params), sampler);
-        task->set_processor(std::move(processor));
+        task->set_request(std::move(prompt), std::move(params), sampler, std::move(processor));
         pending_.push_back(task);
     }
     cv_.notify_one();
-    return task;
 }
 
 int Engine::queued_locked() const {

@@ -21,6 +21,8 @@
 namespace pyllm {
 
 class Model;
+class RequestPreparer;
+struct ChatRequest;
 
 struct EngineOptions {
     int n_parallel = 4;    // slots: tasks generating at the same time
@@ -58,6 +60,9 @@ public:
     // `processor` (optional) turns the task's text into payloads on the engine thread.
     std::shared_ptr<Task> submit(std::vector<llama_token> prompt, TaskParams params,
                                  std::unique_ptr<OutputProcessor> processor = nullptr);
+    // Queues a request for preparation off the caller's thread (request_preparer.h) and
+    // returns its task at once, "preparing"; a refusal is the task's preparation_error().
+    std::shared_ptr<Task> submit(ChatRequest request);
 
     // Where watched tasks signal new output to an asyncio loop.
     ReadyQueue & ready() { return ready_; }
@@ -76,6 +81,10 @@ private:
         std::vector<uint8_t> state;
     };
 
+    std::shared_ptr<Task> new_task();
+    // What submit() validates, then the task joins the queue. Throws as submit() does.
+    void enqueue(const std::shared_ptr<Task> & task, std::vector<llama_token> prompt, TaskParams params,
+                 std::unique_ptr<OutputProcessor> processor);
     void run();
     bool admit_pending();
     int queued_locked() const;  // queued tasks not cancelled; mu_ held
@@ -116,6 +125,7 @@ private:
     ReadyQueue ready_;
 
     std::thread thread_;
+    std::unique_ptr<RequestPreparer> preparer_;  // declared last: stopped first
 };
 
 }  // namespace pyllm
