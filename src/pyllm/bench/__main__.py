@@ -3,6 +3,7 @@ import sys
 
 BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
+    "conformance": "pyllm.bench.conformance",
     "decode": "pyllm.bench.decode",
     "parser": "pyllm.bench.parser",
     "serve": "pyllm.bench.serve",
