@@ -96,9 +96,18 @@ CLOSEST_VOCAB = "ggml-vocab-qwen2.gguf"  # byte-level BPE: tokenizes any text
 
 # Models whose real template's generation prompt differs from the closest shipped one's:
 # the fixture's generation prompt is appended the way the real template writes it.
+# (text in the shipped template, what the model's own template writes instead)
 GENERATION_PROMPTS: Mapping[str, tuple[str, str]] = {
     # Qwen3-4B-Thinking-2507's template is Qwen3's with the answer opened inside <think>.
     "Qwen/Qwen3-4B-Thinking-2507": ("'<|im_start|>assistant\\n'", "'<|im_start|>assistant\\n<think>\\n'"),
+    # Kimi-K2.6 opens <think> in the prompt, or writes an empty block with thinking off.
+    "moonshotai/Kimi-K2.6": (
+        "<|im_assistant|>assistant<|im_middle|>\n{%- endif -%}",
+        "<|im_assistant|>assistant<|im_middle|>{{- '<think></think>' if enable_thinking is defined and "
+        "not enable_thinking else '<think>' -}}\n{%- endif -%}",
+    ),
+    # DeepSeek-V3-0324 writes the R1 call format without opening <think>.
+    "deepseek-ai/DeepSeek-V3-0324": ("'<｜Assistant｜><think>\\n'", "'<｜Assistant｜>'"),
 }
 
 PROMPT_MESSAGES = ({"role": "user", "content": "canitoolcall replay"},)
@@ -257,17 +266,21 @@ def nonstream(replay: Replay, force_reference: bool = False) -> Any:
     return to_result(run_parser(replay, [replay.text], force_reference), ended_calls_only=True)
 
 
-def stream(replay: Replay, strategy: Any, force_reference: bool = False) -> Any:
-    return to_result(run_parser(replay, stream_groups(replay, strategy), force_reference), ended_calls_only=False)
+def stream(replay: Replay, strategy: Any, force_reference: bool = False, ended_calls_only: bool = False) -> Any:
+    events = run_parser(replay, stream_groups(replay, strategy), force_reference)
+    return to_result(events, ended_calls_only=ended_calls_only)
 
 
-def observe(fixture: Any, family: Any, strategies: Sequence[Any], force_reference: bool = False) -> Any:
+def observe(fixture: Any, family: Any, strategies: Sequence[Any], force_reference: bool = False,
+            ended_calls_only: bool = False) -> Any:
+    """Every parse of the fixture. `ended_calls_only`: streams as a client that drops the
+    calls the parser never ended (what a stream cut off inside a call leaves to run)."""
     from canitoolcall.results import Observation
 
     replay = prepare(fixture, family)
     return Observation(
         nonstream=nonstream(replay, force_reference),
-        streams={s.id: stream(replay, s, force_reference) for s in strategies},
+        streams={s.id: stream(replay, s, force_reference, ended_calls_only) for s in strategies},
     )
 
 
