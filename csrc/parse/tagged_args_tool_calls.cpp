@@ -139,10 +139,13 @@ void TaggedArgsToolCalls::start_value(std::string_view key, ToolCallSink & sink)
     // Objects and arrays (possibly long) stream as the model writes them. A value that may
     // also be text, or a scalar (short), waits for its end tag to decide: text, or a
     // scalar that is not what the schema says, becomes a string rather than invalid JSON.
-    const bool container = kind_.json & (ArgValueKind::object | ArgValueKind::array);
-    mode_ = kind_.json == 0                  ? ValueMode::string
-            : container && !kind_.string     ? ValueMode::json
-                                             : ValueMode::undecided;
+    // A value that may be any JSON (Qwen3-Coder's json-value) waits for its first byte:
+    // an object or array then streams, a scalar waits for its end.
+    constexpr unsigned containers = ArgValueKind::object | ArgValueKind::array;
+    const bool only_containers = (kind_.json & containers) && !(kind_.json & ~containers);
+    mode_ = kind_.json == 0                      ? ValueMode::string
+            : only_containers && !kind_.string   ? ValueMode::json
+                                                 : ValueMode::undecided;
     std::string out = arg_count_ > 0 ? "," : "";
     out += common_json::make(std::string(key)).dump();
     out += ':';
@@ -163,9 +166,20 @@ void TaggedArgsToolCalls::value_text(std::string_view text, ToolCallSink & sink)
         case ValueMode::json:
             sink.arguments(text);  // a JSON value passes through as the model wrote it
             break;
-        case ValueMode::undecided:
+        case ValueMode::undecided: {
             undecided_.append(text);
+            const size_t first = skip_space(undecided_, 0);
+            const unsigned opens = first == undecided_.size() ? 0
+                                   : undecided_[first] == '{' ? ArgValueKind::object
+                                   : undecided_[first] == '[' ? ArgValueKind::array
+                                                              : 0;
+            if (!kind_.string && (kind_.json & opens)) {
+                mode_ = ValueMode::json;
+                sink.arguments(undecided_);
+                undecided_.clear();
+            }
             break;
+        }
     }
 }
 
