@@ -3,6 +3,7 @@ import sys
 
 BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
+    "conformance": "pyllm.bench.conformance",
     "decode": "pyllm.bench.decode",
     "loop": "pyllm.bench.loop",
     "parser": "pyllm.bench.parser",
