@@ -19,6 +19,13 @@ launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
+# As pyllm's own native builds (CMakeLists.txt, PYLLM_CPU_AMX): a CPU may report AMX that its
+# sandbox does not give the process, and ggml's AMX kernels then die on their first tile load.
+cpu_flags=()
+if [ "$(uname -m)" = x86_64 ]; then
+  cpu_flags=("-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+             "-DCMAKE_CXX_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16")
+fi
 generator=()
 if command -v ninja >/dev/null; then
   generator=(-G Ninja)
@@ -27,6 +34,6 @@ mkdir -p "$out"
 cmake -S "$src" -B "$out" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DBUILD_SHARED_LIBS=OFF -DGGML_RPC=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_TESTS=OFF \
   -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_OPENSSL=OFF \
-  "${launcher[@]}" ${EXTRA_CMAKE_ARGS:-} >"$out/configure.log" 2>&1 || { cat "$out/configure.log" >&2; exit 1; }
+  "${launcher[@]}" "${cpu_flags[@]}" ${EXTRA_CMAKE_ARGS:-} >"$out/configure.log" 2>&1 || { cat "$out/configure.log" >&2; exit 1; }
 cmake --build "$out" --target ggml-rpc-server -j "${JOBS:-$(nproc)}"
 echo "$out/bin/ggml-rpc-server"

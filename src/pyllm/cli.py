@@ -29,17 +29,25 @@ def _device_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _build_facts() -> dict[str, Any]:
+    info = build_info()
+    info["cpu_code"] = ("native: tied to the CPU it was built on (GGML_NATIVE=ON, -march=native); "
+                        "it may not run on another CPU" if info["cpu_native"] else
+                        "portable: built for the instruction sets in cpu_features (GGML_NATIVE=OFF)")
+    return info
+
+
 def _info(args: argparse.Namespace) -> int:
     if args.rpc:
         add_rpc_servers(args.rpc)
     if args.devices:
-        json.dump({"build": build_info(), "devices": devices()}, sys.stdout, indent=2)
+        json.dump({"build": _build_facts(), "devices": devices()}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     path = args.model or default_model_path()
     model = Model(path, **_device_options(args))
     info = {
-        "build": build_info(),
+        "build": _build_facts(),
         "model": {
             "path": str(path),
             "architecture": model.architecture,
