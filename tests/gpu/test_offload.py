@@ -119,9 +119,9 @@ def test_both_apis_stream(gpu_server):
     oai = openai.OpenAI(base_url=base + "/v1", api_key="local")
     pieces = [c.choices[0].delta.content or "" for c in oai.chat.completions.create(
         model="m", messages=[{"role": "user", "content": "Count from 1 to 5."}], max_tokens=16,
-        temperature=0, stream=True) if c.choices]
+        temperature=0, stream=True, extra_body={"ignore_eos": True}) if c.choices]
     assert len([p for p in pieces if p]) > 1
     ant = anthropic.Anthropic(base_url=base, api_key="local")
-    with ant.messages.stream(model="m", max_tokens=16, temperature=0,
+    with ant.messages.stream(model="m", max_tokens=16, extra_body={"ignore_eos": True},
                              messages=[{"role": "user", "content": "Count from 1 to 5."}]) as stream:
         assert len([t for t in stream.text_stream if t]) > 1

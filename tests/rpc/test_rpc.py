@@ -35,7 +35,9 @@ def test_the_model_is_split_over_both_rpc_servers(cluster):
     a, b = (w.endpoint for w in cluster.workers)
     line = next(line for line in cluster.server.output().splitlines() if "weights:" in line)
     sizes = {name: float(mib) for name, mib in re.findall(r"(\S+) (\d+) MiB", line.split("weights:", 1)[1])}
-    assert sizes.get(f"RPC0[{a}]", 0) > 50 and sizes.get(f"RPC1[{b}]", 0) > 50, line
+    on = {endpoint: sum(mib for name, mib in sizes.items() if name.startswith("RPC") and f"[{endpoint}]" in name)
+          for endpoint in (a, b)}
+    assert on[a] > 10 and on[b] > 10, line  # llama.cpp splits the layers by the servers' free memory
     assert re.search(r"\((\d+)/\1 layers offloaded\)", line), line
 
 
@@ -55,19 +57,20 @@ def test_both_apis_stream(cluster):
     oai = openai.OpenAI(base_url=base + "/v1", api_key="local")
     pieces = [c.choices[0].delta.content or "" for c in oai.chat.completions.create(
         model="m", messages=[{"role": "user", "content": "Count from 1 to 5."}], max_tokens=16,
-        temperature=0, stream=True) if c.choices]
+        temperature=0, stream=True, extra_body={"ignore_eos": True}) if c.choices]
     assert len([p for p in pieces if p]) > 1
 
     ant = anthropic.Anthropic(base_url=base, api_key="local")
-    with ant.messages.stream(model="m", max_tokens=16, temperature=0,
+    with ant.messages.stream(model="m", max_tokens=16, extra_body={"ignore_eos": True},
                              messages=[{"role": "user", "content": "Count from 1 to 5."}]) as stream:
         texts = list(stream.text_stream)
     assert len([t for t in texts if t]) > 1
 
 
 def _openai_stream(server, out: list[str], started: threading.Event) -> None:
-    body = {"prompt": PROMPT, "temperature": 0, "max_tokens": 2000, "logit_bias": NO_EOS, "stream": True}
+    body = {"prompt": PROMPT, "temperature": 0, "max_tokens": 900, "logit_bias": NO_EOS, "stream": True}
     with httpx.stream("POST", server.base_url + "/v1/completions", json=body, timeout=120) as r:
+        assert r.status_code == 200, r.read()
         for line in r.iter_lines():
             if line.startswith("data: "):
                 out.append(line[6:])
@@ -75,10 +78,11 @@ def _openai_stream(server, out: list[str], started: threading.Event) -> None:
 
 
 def _anthropic_stream(server, out: list[tuple[str, str]], started: threading.Event) -> None:
-    body = {"model": "m", "max_tokens": 2000, "temperature": 0, "stream": True,
+    body = {"model": "m", "max_tokens": 900, "temperature": 0, "stream": True, "ignore_eos": True,
             "messages": [{"role": "user", "content": "Write a very long story."}]}
     event = ""
     with httpx.stream("POST", server.base_url + "/v1/messages", json=body, timeout=120) as r:
+        assert r.status_code == 200, r.read()
         for line in r.iter_lines():
             if line.startswith("event: "):
                 event = line[7:]
