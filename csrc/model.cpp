@@ -96,11 +96,20 @@ struct DeviceSelection {
             if (o.devices) throw std::invalid_argument(what + " with --device none: nothing to offload to");
             throw std::invalid_argument(what + " asks for a GPU, but " + no_device_reason());
         }
+        if (o.main_gpu) {
+            if (*o.main_gpu < 0 || *o.main_gpu >= static_cast<int>(chosen.size())) {
+                throw std::invalid_argument("-mg " + std::to_string(*o.main_gpu) + ": there are " +
+                                            std::to_string(chosen.size()) + " offload devices (" + join_names(chosen) + ")");
+            }
+            params.main_gpu = *o.main_gpu;
+        }
         if (o.split_mode) {
-            if (*o.split_mode == "none") params.split_mode = LLAMA_SPLIT_MODE_NONE;
-            else if (*o.split_mode == "layer") params.split_mode = LLAMA_SPLIT_MODE_LAYER;
-            else if (*o.split_mode == "row") {
-                ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(chosen[o.main_gpu.value_or(0) < static_cast<int>(chosen.size()) ? o.main_gpu.value_or(0) : 0]);
+            if (*o.split_mode == "none") {
+                params.split_mode = LLAMA_SPLIT_MODE_NONE;
+            } else if (*o.split_mode == "layer") {
+                params.split_mode = LLAMA_SPLIT_MODE_LAYER;
+            } else if (*o.split_mode == "row") {
+                ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(chosen[params.main_gpu]);
                 if (!ggml_backend_reg_get_proc_address(reg, "ggml_backend_split_buffer_type")) {
                     throw std::invalid_argument(std::string("-sm row needs a backend that splits rows (CUDA, SYCL); ") +
                                                 ggml_backend_reg_name(reg) + " does not");
@@ -109,13 +118,6 @@ struct DeviceSelection {
             } else {
                 throw std::invalid_argument("-sm " + *o.split_mode + ": choose none, layer or row");
             }
-        }
-        if (o.main_gpu) {
-            if (*o.main_gpu < 0 || *o.main_gpu >= static_cast<int>(chosen.size())) {
-                throw std::invalid_argument("-mg " + std::to_string(*o.main_gpu) + ": there are " +
-                                            std::to_string(chosen.size()) + " offload devices (" + join_names(chosen) + ")");
-            }
-            params.main_gpu = *o.main_gpu;
         }
         if (!o.tensor_split.empty()) {
             if (o.tensor_split.size() > chosen.size()) {

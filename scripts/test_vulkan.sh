@@ -2,7 +2,7 @@
 # Builds pyllm's Vulkan wheel and runs the GPU tests on Mesa's lavapipe, a software Vulkan
 # device, so the Vulkan backend is built and run for real on a machine without a GPU:
 #   bash scripts/test_vulkan.sh            (as root on Debian/Ubuntu: installs what it needs)
-# Steps: apt packages (mesa-vulkan-drivers, libvulkan-dev, glslc) when missing; a venv of its
+# Steps: apt packages (mesa-vulkan-drivers, libvulkan-dev, glslc, spirv-headers) when missing; a venv of its
 # own (build/vulkan/venv) with the Vulkan build (build dir build/vulkan/cmake, incremental);
 # the default CPU build's greedy tokens as the reference (from .venv when it is there);
 # pytest tests/gpu with PYLLM_TEST_NGL=99 on lavapipe (GGML_VK_VISIBLE_DEVICES=0: ggml
@@ -18,7 +18,7 @@ timings="$root/timings.txt"
 stamp() { echo "$1 $(( $(date +%s) - $2 )) s" | tee -a "$timings"; }
 
 missing=()
-for pkg in mesa-vulkan-drivers libvulkan-dev glslc; do
+for pkg in mesa-vulkan-drivers libvulkan-dev glslc spirv-headers; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
