@@ -41,6 +41,9 @@ py::dict build_info_to_dict(const pyllm::BuildInfo & b) {
     d["build_type"] = b.build_type;
     d["backends"] = b.backends;
     d["devices"] = b.devices;
+    d["gpu_backends"] = b.gpu_backends;
+    d["gpu_archs"] = b.gpu_archs;
+    d["cpu_native"] = b.cpu_native;
     d["cpu_features"] = b.cpu_features;
     d["system_info"] = b.system_info;
     return d;
@@ -77,14 +80,33 @@ PYBIND11_MODULE(_core, m) {
     m.def("set_log_level", &pyllm::set_log_level, py::arg("level"));
     m.def("log_level", &pyllm::log_level);
     m.def("add_rpc_servers", &pyllm::add_rpc_servers, py::arg("endpoints"));
+    m.def("backend_failure", &pyllm::backend_failure);
+    m.def("devices", [] {
+        py::list out;
+        for (const auto & d : pyllm::devices()) {
+            py::dict entry;
+            entry["name"] = d.name;
+            entry["description"] = d.description;
+            entry["type"] = d.type;
+            entry["backend"] = d.backend;
+            entry["memory_total"] = d.memory_total;
+            entry["memory_free"] = d.memory_free;
+            out.append(std::move(entry));
+        }
+        return out;
+    });
 
     py::class_<Model, std::shared_ptr<Model>>(m, "Model")
-        .def(py::init([](const std::string & path, int n_gpu_layers, int main_gpu, bool use_mmap,
+        .def(py::init([](const std::string & path, int n_gpu_layers, std::optional<int> main_gpu, bool use_mmap,
                          bool use_mlock, bool vocab_only, const std::string & chat_template, bool repack,
-                         std::optional<py::function> progress) {
+                         std::optional<py::function> progress, std::optional<std::string> split_mode,
+                         std::vector<float> tensor_split, std::optional<std::vector<std::string>> devices) {
                  pyllm::ModelOptions o;
                  o.n_gpu_layers = n_gpu_layers;
                  o.main_gpu = main_gpu;
+                 o.split_mode = std::move(split_mode);
+                 o.tensor_split = std::move(tensor_split);
+                 o.devices = std::move(devices);
                  o.use_mmap = use_mmap;
                  o.use_mlock = use_mlock;
                  o.vocab_only = vocab_only;
@@ -113,11 +135,14 @@ PYBIND11_MODULE(_core, m) {
                      throw;
                  }
              }),
-             py::arg("path"), py::arg("n_gpu_layers") = 0, py::arg("main_gpu") = 0, py::arg("use_mmap") = true,
+             py::arg("path"), py::arg("n_gpu_layers") = 0, py::arg("main_gpu") = py::none(), py::arg("use_mmap") = true,
              py::arg("use_mlock") = false, py::arg("vocab_only") = false, py::arg("chat_template") = "",
-             py::arg("repack") = true, py::arg("progress") = py::none())
+             py::arg("repack") = true, py::arg("progress") = py::none(), py::arg("split_mode") = py::none(),
+             py::arg("tensor_split") = std::vector<float>{}, py::arg("devices") = py::none())
         .def_property_readonly("path", &Model::path)
         .def_property_readonly("vocab_only", &Model::vocab_only)
+        .def_property_readonly("offloaded_layers", &Model::offloaded_layers)
+        .def_property_readonly("weight_buffers", &Model::weight_buffers)
         .def_property_readonly("architecture", &Model::architecture)
         .def_property_readonly("description", &Model::description)
         .def_property_readonly("n_ctx_train", &Model::n_ctx_train)

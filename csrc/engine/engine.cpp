@@ -474,14 +474,20 @@ void Engine::step() {
     }
     if (batch_.n_tokens == 0) return;
 
-    const int32_t rc = llama_decode(ctx_, batch_);
+    int32_t rc = llama_decode(ctx_, batch_);
     {
         std::lock_guard<std::mutex> lock(mu_);
         ++decode_calls_;
     }
+    // A remote (RPC) device whose connection broke shows only once its queued work has been
+    // waited for, and its outputs are zeros then: the batch fails as a failed decode does.
+    if (rc == 0) llama_synchronize(ctx_);
+    const std::string failure = backend_failure();
+    if (rc == 0 && !failure.empty()) rc = -3;
     if (rc != 0) {
         // Only the tasks in this batch fail; their sequences are cleared so the slots are clean.
-        const std::string why = "llama_decode failed (code " + std::to_string(rc) + ")";
+        const std::string why = "llama_decode failed (code " + std::to_string(rc) + ")" +
+                                (failure.empty() ? "" : ": " + failure);
         llama_memory_t mem = llama_get_memory(ctx_);
         for (auto & s : slots_) {
             if (!s->task) continue;
