@@ -404,6 +404,57 @@ def write_bert(path: Path, source: Path) -> None:
     _finish(w)
 
 
+# The default model (Gemma 3 270M) embeds tokens in 640 dimensions; the projector must match.
+GEMMA3_270M_N_EMBD = 640
+
+
+def write_mmproj_gemma3(path: Path, source: Path) -> None:
+    """Gemma 3 vision projector: a SigLIP ViT over 8x8-pixel patches of a 64x64 image,
+    2x2 average pooling, RMS norm and a projection into the text model's 640-dim embedding:
+    16 image tokens, where the released projector gives 256."""
+    w = gguf.GGUFWriter(path, "clip")
+    n_embd, n_layer, n_ff, n_head = 32, 2, 64, 2
+    image_size, patch_size, pooling = 64, 8, 2
+    n_patches = (image_size // patch_size) ** 2
+    w.add_name("mmproj-gemma3-tiny (random weights)")
+    w.add_string("clip.projector_type", "gemma3")
+    w.add_bool("clip.has_vision_encoder", True)
+    w.add_bool("clip.use_gelu", True)
+    w.add_uint32("clip.vision.embedding_length", n_embd)
+    w.add_uint32("clip.vision.feed_forward_length", n_ff)
+    w.add_uint32("clip.vision.block_count", n_layer)
+    w.add_uint32("clip.vision.projection_dim", GEMMA3_270M_N_EMBD)
+    w.add_uint32("clip.vision.attention.head_count", n_head)
+    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
+    w.add_uint32("clip.vision.image_size", image_size)
+    w.add_uint32("clip.vision.patch_size", patch_size)
+    w.add_uint32("clip.vision.projector.scale_factor", pooling)
+    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
+    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
+
+    t = _Tensors(w)
+    t.random("v.patch_embd.weight", (patch_size, patch_size, 3, n_embd), QT.F16)
+    t.random("v.patch_embd.bias", (n_embd,))
+    t.random("v.position_embd.weight", (n_embd, n_patches))
+    for il in range(n_layer):
+        b = f"v.blk.{il}."
+        for proj in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            t.random(b + proj + ".weight", (n_embd, n_embd))
+            t.random(b + proj + ".bias", (n_embd,))
+        for norm in ("ln1", "ln2"):
+            t.const(b + norm + ".weight", (n_embd,), 1.0)
+            t.const(b + norm + ".bias", (n_embd,), 0.0)
+        t.random(b + "ffn_up.weight", (n_embd, n_ff))
+        t.random(b + "ffn_up.bias", (n_ff,))
+        t.random(b + "ffn_down.weight", (n_ff, n_embd))
+        t.random(b + "ffn_down.bias", (n_embd,))
+    t.const("v.post_ln.weight", (n_embd,), 1.0)
+    t.const("v.post_ln.bias", (n_embd,), 0.0)
+    t.const("mm.soft_emb_norm.weight", (n_embd,), 1.0)
+    t.random("mm.input_projection.weight", (GEMMA3_270M_N_EMBD, n_embd))
+    _finish(w)
+
+
 def _finish(w: gguf.GGUFWriter) -> None:
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -416,6 +467,7 @@ MODELS = {
     "qwen3-tiny.gguf": write_qwen3,
     "gemma4-moe-tiny.gguf": write_gemma4_moe,
     "bert-tiny.gguf": write_bert,
+    "mmproj-gemma3-tiny.gguf": write_mmproj_gemma3,
 }
 
 
