@@ -47,6 +47,10 @@ from gguf import GGMLQuantizationType as QT
 from gguf import GGUFValueType as VT
 
 SEED = 20260513
+# The token embeddings (also the output projection) dominate the size with a 150k-262k vocab,
+# hence a small n_embd. F16, not a quantized type: quantized weights go to llama.cpp's AMX
+# kernels on CPUs that have AMX, which crash on some batches there (seen with Q8_0 and Q4_K).
+EMBEDDING_TYPE = QT.F16
 REPO = Path(__file__).resolve().parents[2]
 
 # Qwen3's added tokens, from id 151646 on, as the released tokenizer numbers them.
@@ -197,7 +201,7 @@ def write_qwen35(path: Path, source: Path) -> None:
     arch = "qwen35"
     w = gguf.GGUFWriter(path, arch)
     n_vocab = _qwen_vocab(w, source)
-    n_embd, n_layer, n_ff = 64, 4, 128
+    n_embd, n_layer, n_ff = 32, 4, 64
     n_head, n_head_kv, head_dim, n_rot = 4, 2, 32, 16
     d_state, n_k_heads, n_v_heads, d_conv = 32, 2, 4, 4
     value_dim = d_state * n_v_heads
@@ -224,7 +228,7 @@ def write_qwen35(path: Path, source: Path) -> None:
     w.add_chat_template(_template(source, "Qwen3.5-4B.jinja"))
 
     t = _Tensors(w)
-    t.random("token_embd.weight", (n_embd, n_vocab), QT.Q8_0)
+    t.random("token_embd.weight", (n_embd, n_vocab), EMBEDDING_TYPE)
     t.const("output_norm.weight", (n_embd,), 1.0)
     for il in range(n_layer):
         b = f"blk.{il}."
@@ -258,7 +262,7 @@ def write_qwen3(path: Path, source: Path) -> None:
     arch = "qwen3"
     w = gguf.GGUFWriter(path, arch)
     n_vocab = _qwen_vocab(w, source)
-    n_embd, n_layer, n_ff = 64, 2, 128
+    n_embd, n_layer, n_ff = 32, 2, 64
     n_head, n_head_kv, head_dim = 4, 2, 32
     w.add_name("qwen3-tiny (random weights)")
     w.add_context_length(40960)
@@ -274,7 +278,7 @@ def write_qwen3(path: Path, source: Path) -> None:
     w.add_chat_template(_template(source, "Qwen-Qwen3-0.6B.jinja"))
 
     t = _Tensors(w)
-    t.random("token_embd.weight", (n_embd, n_vocab), QT.Q8_0)
+    t.random("token_embd.weight", (n_embd, n_vocab), EMBEDDING_TYPE)
     t.const("output_norm.weight", (n_embd,), 1.0)
     for il in range(n_layer):
         b = f"blk.{il}."
@@ -302,7 +306,7 @@ def write_gemma4_moe(path: Path, source: Path) -> None:
     arch = "gemma4"
     w = gguf.GGUFWriter(path, arch)
     n_vocab = _copy_tokenizer(w, source / "models" / "ggml-vocab-gemma-4.gguf")
-    n_embd, n_layer, n_ff, n_ff_exp = 64, 4, 128, 32
+    n_embd, n_layer, n_ff, n_ff_exp = 32, 4, 64, 32
     n_head, head_dim, head_dim_swa = 2, 32, 32
     n_expert, n_expert_used = 4, 2
     is_swa = [(il + 1) % 4 != 0 for il in range(n_layer)]
@@ -333,7 +337,7 @@ def write_gemma4_moe(path: Path, source: Path) -> None:
     w.add_chat_template(_template(source, "google-gemma-4-31B-it.jinja"))
 
     t = _Tensors(w)
-    t.random("token_embd.weight", (n_embd, n_vocab), QT.Q8_0)
+    t.random("token_embd.weight", (n_embd, n_vocab), EMBEDDING_TYPE)
     t.const("output_norm.weight", (n_embd,), 1.0)
     t.const("rope_freqs.weight", (head_dim // 2,), 1.0)
     for il in range(n_layer):
