@@ -5,6 +5,7 @@ BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
     "decode": "pyllm.bench.decode",
     "parser": "pyllm.bench.parser",
+    "replay": "pyllm.bench.replay",
     "serve": "pyllm.bench.serve",
     "server": "pyllm.bench.server",
 }
