@@ -48,8 +48,8 @@ from gguf import GGUFValueType as VT
 
 SEED = 20260513
 # The token embeddings (also the output projection) dominate the size with a 150k-262k vocab,
-# hence a small n_embd. F16, not a quantized type: quantized weights go to llama.cpp's AMX
-# kernels on CPUs that have AMX, which crash on some batches there (seen with Q8_0 and Q4_K).
+# hence a small n_embd. F16 rather than a quantized type: no quantization pass when writing,
+# and no CPU-specific quantized kernels (AMX, repacked layouts) between the tests and the engine.
 EMBEDDING_TYPE = QT.F16
 REPO = Path(__file__).resolve().parents[2]
 
