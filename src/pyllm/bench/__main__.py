@@ -4,6 +4,7 @@ import sys
 BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
     "decode": "pyllm.bench.decode",
+    "loop": "pyllm.bench.loop",
     "parser": "pyllm.bench.parser",
     "replay": "pyllm.bench.replay",
     "serve": "pyllm.bench.serve",
