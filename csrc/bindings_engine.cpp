@@ -162,6 +162,10 @@ void bind_engine(py::module_ & m) {
                  d["decode_calls"] = s.decode_calls;
                  d["saved_prompts"] = s.saved_prompts;
                  d["saved_bytes"] = s.saved_bytes;
+                 d["checkpoints"] = s.checkpoints;
+                 d["checkpoint_bytes"] = s.checkpoint_bytes;
+                 d["checkpoint_restores"] = s.checkpoint_restores;
+                 d["checkpoint_restore_failures"] = s.checkpoint_restore_failures;
                  return d;
              })
         .def("shutdown", &Engine::shutdown, py::call_guard<py::gil_scoped_release>());

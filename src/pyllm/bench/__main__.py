@@ -7,6 +7,7 @@ BENCHMARKS = {
     "decode": "pyllm.bench.decode",
     "loop": "pyllm.bench.loop",
     "parser": "pyllm.bench.parser",
+    "replay": "pyllm.bench.replay",
     "serve": "pyllm.bench.serve",
     "server": "pyllm.bench.server",
 }
