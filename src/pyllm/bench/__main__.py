@@ -4,6 +4,7 @@ import sys
 BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
     "decode": "pyllm.bench.decode",
+    "embed": "pyllm.bench.embed",
     "parser": "pyllm.bench.parser",
     "serve": "pyllm.bench.serve",
     "server": "pyllm.bench.server",
