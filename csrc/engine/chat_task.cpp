@@ -92,7 +92,8 @@ void apply_chat_format(const Model & model, const parse::ChatOutputFormat & form
         }
         if (!s.reasoning_budget_end.empty()) s.reasoning_budget_forced = s.reasoning_budget_end.front();
     }
-    params.end_of_turn = chat.additional_stops;
+    // ignore_eos means max_tokens tokens, as in llama-server: the end-of-turn text is no stop either.
+    if (!s.ignore_eos) params.end_of_turn = chat.additional_stops;
 }
 
 }  // namespace pyllm

@@ -5,6 +5,7 @@ BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
     "decode": "pyllm.bench.decode",
     "embed": "pyllm.bench.embed",
+    "loop": "pyllm.bench.loop",
     "parser": "pyllm.bench.parser",
     "serve": "pyllm.bench.serve",
     "server": "pyllm.bench.server",
