@@ -51,7 +51,7 @@ void bind_embedder(py::module_ & m) {
                  return std::make_shared<Embedder>(std::move(model), o);
              }),
              py::arg("model"), py::arg("n_batch") = 512, py::arg("n_seq_max") = 0, py::arg("n_threads") = 0,
-             py::arg("flash_attn") = -1, py::arg("pooling") = "", py::arg("max_queued") = 64)
+             py::arg("flash_attn") = 0, py::arg("pooling") = "", py::arg("max_queued") = 64)
         .def("submit", &Embedder::submit, py::arg("inputs"), py::arg("normalize"), py::arg("truncate"),
              py::call_guard<py::gil_scoped_release>())
         .def("submit_texts", &Embedder::submit_texts, py::arg("texts"), py::arg("normalize"), py::arg("truncate"),

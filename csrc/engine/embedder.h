@@ -33,7 +33,10 @@ struct EmbedderOptions {
     int n_batch = 512;
     int n_seq_max = 0;     // inputs decoded together; 0: as many as llama.cpp allows (256)
     int n_threads = 0;     // 0: the number of physical cores
-    int flash_attn = -1;   // -1 auto, 0 off, 1 on
+    // -1 auto, 0 off, 1 on. Off: llama.cpp's CPU flash-attention kernel gives an input a
+    // different vector (cosine 0.998) depending on what else is in its batch; without it
+    // what is left is the order of sums in repacked CPU weight kernels (cosine 0.99997).
+    int flash_attn = 0;
     // LLAMA_POOLING_TYPE_UNSPECIFIED: the model's own, mean for a model that names none
     // (a generative model such as Gemma 3). NONE (per-token vectors) is refused.
     enum llama_pooling_type pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;

@@ -211,7 +211,7 @@ class Embedder:
         n_batch: int = 512,
         n_seq_max: int = 0,
         n_threads: int = 0,
-        flash_attn: int = -1,
+        flash_attn: int = 0,
         pooling: str = "",
         max_queued: int = 64,
     ) -> None: ...

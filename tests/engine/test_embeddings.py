@@ -15,6 +15,14 @@ TEXTS = ["The lighthouse keeper climbed the stairs.", "A storm rolled in from th
          "She wrote the tide times in the logbook."]
 
 
+def assert_same_vectors(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Equal up to what a different batch shape changes: the CPU's repacked weight kernels
+    sum in another order for another number of rows (cosine 0.99997 seen)."""
+    np.testing.assert_allclose(actual, expected, atol=5e-3)
+    cosine = np.sum(actual * expected, axis=-1) / np.linalg.norm(actual, axis=-1) / np.linalg.norm(expected, axis=-1)
+    assert (cosine > 0.9999).all(), cosine
+
+
 @pytest.fixture(scope="module")
 def embedder(model: pyllm.Model):
     with pyllm.Embedder(model) as e:
@@ -51,16 +59,22 @@ def test_normalized_vectors_have_norm_one(embedder: pyllm.Embedder):
 def test_batch_equals_one_by_one(embedder: pyllm.Embedder):
     batch = embedder.embed(TEXTS)
     single = np.stack([embedder.embed(t)[0] for t in TEXTS])
-    # Batch shape changes the order of float sums (and CPU weight repacking), not the vectors.
-    np.testing.assert_allclose(batch, single, atol=2e-3)
-    assert (np.sum(batch * single, axis=1) > 0.999).all()
+    assert_same_vectors(batch, single)
+
+
+def test_batch_neighbours_do_not_change_a_vector(embedder: pyllm.Embedder):
+    # With llama.cpp's CPU flash attention the first of two equal inputs came out with a
+    # cosine of 0.998 to the second; the embedder runs without it by default.
+    alone = embedder.embed(TEXTS[0])[0]
+    batch = embedder.embed([TEXTS[0], TEXTS[0], TEXTS[1], TEXTS[0]])
+    assert_same_vectors(batch[[0, 1, 3]], np.stack([alone] * 3))
 
 
 def test_concurrent_requests_equal_their_solo_results(embedder: pyllm.Embedder):
     solo = [embedder.embed(TEXTS[i:i + 3]) for i in range(0, 6, 3)]
     jobs = [embedder.submit(TEXTS[i:i + 3]) for i in range(0, 6, 3)]
     for job, expected in zip(jobs, solo):
-        np.testing.assert_allclose(job.wait(timeout=120), expected, atol=2e-3)
+        assert_same_vectors(job.wait(timeout=120), expected)
 
 
 def test_token_ids_give_the_vector_of_their_text(embedder: pyllm.Embedder, model: pyllm.Model):
@@ -112,9 +126,9 @@ def test_cls_and_last_pooling(model: pyllm.Model, embedder: pyllm.Embedder):
     with pyllm.Embedder(model, pooling="cls", n_batch=128) as cls:
         assert cls.pooling == "cls"
         vectors = cls.embed(TEXTS[:3])
-        np.testing.assert_allclose(vectors, np.stack([bos_vector] * 3), atol=2e-3)
+        assert_same_vectors(vectors, np.stack([bos_vector] * 3))
     with pyllm.Embedder(model, pooling="last", n_batch=128) as last:
-        np.testing.assert_allclose(last.embed([bos])[0], bos_vector, atol=2e-3)
+        assert_same_vectors(last.embed([bos])[0], bos_vector)
         a, b = last.embed(TEXTS[:2])
         assert not np.allclose(a, b)
 
@@ -148,7 +162,7 @@ def test_async_embed_waits_on_the_event_loop(embedder: pyllm.Embedder):
         return await asyncio.gather(embedder.aembed(TEXTS[:2]), embedder.aembed(TEXTS[2:4]))
 
     first, second = asyncio.run(both())
-    np.testing.assert_allclose(first, expected, atol=2e-3)
+    assert_same_vectors(first, expected)
     assert second.shape == (2, embedder.n_dims)
 
 
@@ -172,5 +186,5 @@ def test_cancelled_coroutine_cancels_the_request(embedder: pyllm.Embedder):
 def test_engine_embed_delegates_to_an_embedder(engine: pyllm.Engine, embedder: pyllm.Embedder):
     vectors = engine.embed(TEXTS[:2])
     assert vectors.shape == (2, engine.model.n_embd)
-    np.testing.assert_allclose(vectors, embedder.embed(TEXTS[:2]), atol=2e-3)
+    assert_same_vectors(vectors, embedder.embed(TEXTS[:2]))
     assert engine.embedder is engine.embedder
