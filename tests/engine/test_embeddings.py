@@ -25,14 +25,18 @@ def assert_same_vectors(actual: np.ndarray, expected: np.ndarray) -> None:
 
 @pytest.fixture(scope="module")
 def embedder(model: pyllm.Model):
-    with pyllm.Embedder(model) as e:
+    """Batches of 64 tokens: a long request is cancelled or truncated within a short decode.
+    One thread: ggml's spinning thread barriers made a 2-thread decode 20 times slower on a
+    loaded 2-core machine, and these tests check vectors, not speed."""
+    with pyllm.Embedder(model, n_batch=64, n_threads=1) as e:
         yield e
 
 
-def test_defaults_for_a_generative_model(embedder: pyllm.Embedder, model: pyllm.Model):
-    assert embedder.pooling == "mean"  # the GGUF names none
-    assert embedder.n_dims == model.n_embd
-    assert embedder.max_input_tokens == 512
+def test_defaults_for_a_generative_model(model: pyllm.Model):
+    with pyllm.Embedder(model) as embedder:
+        assert embedder.pooling == "mean"  # the GGUF names none
+        assert embedder.n_dims == model.n_embd
+        assert embedder.max_input_tokens == 512
 
 
 def test_vectors_are_one_float32_array_over_the_native_buffer(embedder: pyllm.Embedder, model: pyllm.Model):
@@ -49,16 +53,16 @@ def test_same_text_gives_the_same_vector(embedder: pyllm.Embedder):
 
 
 def test_normalized_vectors_have_norm_one(embedder: pyllm.Embedder):
-    norms = np.linalg.norm(embedder.embed(TEXTS), axis=1)
-    np.testing.assert_allclose(norms, 1.0, atol=1e-5)
-    raw = embedder.embed(TEXTS, normalize=False)
+    normalized = embedder.embed(TEXTS[:4])
+    np.testing.assert_allclose(np.linalg.norm(normalized, axis=1), 1.0, atol=1e-5)
+    raw = embedder.embed(TEXTS[:4], normalize=False)
     assert not np.allclose(np.linalg.norm(raw, axis=1), 1.0)
-    np.testing.assert_allclose(raw / np.linalg.norm(raw, axis=1, keepdims=True), embedder.embed(TEXTS), atol=1e-5)
+    np.testing.assert_allclose(raw / np.linalg.norm(raw, axis=1, keepdims=True), normalized, atol=1e-5)
 
 
 def test_batch_equals_one_by_one(embedder: pyllm.Embedder):
-    batch = embedder.embed(TEXTS)
-    single = np.stack([embedder.embed(t)[0] for t in TEXTS])
+    batch = embedder.embed(TEXTS[:5])
+    single = np.stack([embedder.embed(t)[0] for t in TEXTS[:5]])
     assert_same_vectors(batch, single)
 
 
@@ -71,8 +75,8 @@ def test_batch_neighbours_do_not_change_a_vector(embedder: pyllm.Embedder):
 
 
 def test_concurrent_requests_equal_their_solo_results(embedder: pyllm.Embedder):
-    solo = [embedder.embed(TEXTS[i:i + 3]) for i in range(0, 6, 3)]
-    jobs = [embedder.submit(TEXTS[i:i + 3]) for i in range(0, 6, 3)]
+    solo = [embedder.embed(TEXTS[i:i + 2]) for i in range(0, 4, 2)]
+    jobs = [embedder.submit(TEXTS[i:i + 2]) for i in range(0, 4, 2)]
     for job, expected in zip(jobs, solo):
         assert_same_vectors(job.wait(timeout=120), expected)
 
@@ -93,14 +97,14 @@ def test_tokenize_as_array(model: pyllm.Model):
 
 
 def test_input_longer_than_the_limit_is_refused_or_truncated(embedder: pyllm.Embedder, model: pyllm.Model):
-    long_text = "the keeper climbed " * 300
+    long_text = "the keeper climbed " * 30
     with pytest.raises(pyllm.ContextOverflowError) as e:
         embedder.submit([TEXTS[0], long_text])
-    assert e.value.n_ctx == 512 and e.value.n_tokens > 512
+    assert e.value.n_ctx == 64 and e.value.n_tokens > 64
     job = embedder.submit([long_text], truncate=True)
     vectors = job.wait(timeout=120)
-    assert job.input_lengths() == [512] and job.n_tokens == 512
-    head = model.tokenize(long_text, add_special=True)[:512]
+    assert job.input_lengths() == [64] and job.n_tokens == 64
+    head = model.tokenize(long_text, add_special=True)[:64]
     np.testing.assert_array_equal(vectors, embedder.embed([head]))
 
 
@@ -123,18 +127,18 @@ def test_cls_and_last_pooling(model: pyllm.Model, embedder: pyllm.Embedder):
     bos = model.tokenize("", add_special=True)
     assert len(bos) == 1
     bos_vector = embedder.embed([bos])[0]
-    with pyllm.Embedder(model, pooling="cls", n_batch=128) as cls:
+    with pyllm.Embedder(model, pooling="cls", n_batch=64, n_threads=1) as cls:
         assert cls.pooling == "cls"
         vectors = cls.embed(TEXTS[:3])
         assert_same_vectors(vectors, np.stack([bos_vector] * 3))
-    with pyllm.Embedder(model, pooling="last", n_batch=128) as last:
+    with pyllm.Embedder(model, pooling="last", n_batch=64, n_threads=1) as last:
         assert_same_vectors(last.embed([bos])[0], bos_vector)
         a, b = last.embed(TEXTS[:2])
         assert not np.allclose(a, b)
 
 
 def test_cancel_ends_the_request_and_the_embedder_goes_on(embedder: pyllm.Embedder):
-    job = embedder.submit(TEXTS * 64)  # 512 inputs: many decodes
+    job = embedder.submit(TEXTS * 64)  # 512 inputs: about 90 decodes
     job.cancel()
     result = job.task.wait(timeout=120)
     assert result.finish_reason == "cancelled"
@@ -144,14 +148,14 @@ def test_cancel_ends_the_request_and_the_embedder_goes_on(embedder: pyllm.Embedd
 
 
 def test_full_queue_is_refused(model: pyllm.Model):
-    with pyllm.Embedder(model, max_queued=1, n_batch=64) as small:
-        job = small.submit(TEXTS * 32)
+    with pyllm.Embedder(model, max_queued=1, n_batch=64, n_threads=1) as small:
+        job = small.submit(TEXTS)  # two decodes: it is still running at the next submit
         with pytest.raises(pyllm.EngineOverloadedError):
             small.submit(TEXTS[:1])
         job.wait(timeout=300)
         assert small.embed(TEXTS[:1]).shape == (1, small.n_dims)
         stats = small.stats()
-        assert stats["queued"] == 0 and stats["requests"] == 2 and stats["inputs"] == 8 * 32 + 1
+        assert stats["queued"] == 0 and stats["requests"] == 2 and stats["inputs"] == len(TEXTS) + 1
         assert stats["decode_calls"] > 1
 
 

@@ -18,7 +18,8 @@ TEXTS = ["The lighthouse keeper climbed the stairs.", "A storm rolled in from th
 
 @pytest.fixture(scope="session")
 def embeddings_server(start_server):
-    return start_server("-np", "2", "-c", "8192", "--embeddings", "--metrics")
+    # One thread each for the engine and the embedder: they run side by side on 2 cores.
+    return start_server("-np", "2", "-c", "8192", "-t", "1", "--embeddings", "--metrics")
 
 
 def post(server, **body) -> httpx.Response:
