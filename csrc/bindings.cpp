@@ -10,6 +10,7 @@
 namespace py = pybind11;
 using pyllm::Model;
 
+void bind_embedder(py::module_ & m);
 void bind_engine(py::module_ & m);
 void bind_parse(py::module_ & m);
 void bind_protocol(py::module_ & m);
@@ -188,6 +189,7 @@ PYBIND11_MODULE(_core, m) {
 
     bind_request(m);
     bind_engine(m);
+    bind_embedder(m);
     bind_parse(m);
     bind_protocol(m);
 }

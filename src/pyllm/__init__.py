@@ -8,6 +8,7 @@ from pyllm._core import (
     PyllmError,
 )
 from pyllm.default_model import DefaultModelMissingError, default_model_path
+from pyllm.embedder import Embedder, EmbeddingJob
 from pyllm.engine import Completion, Engine, EngineError, Task, TaskResult, Timings, Usage
 from pyllm.model import Model
 from pyllm.parse import ParsedMessage, StreamEvent, StreamParser
@@ -18,6 +19,8 @@ __all__ = [
     "Completion",
     "ContextOverflowError",
     "DefaultModelMissingError",
+    "Embedder",
+    "EmbeddingJob",
     "Engine",
     "EngineError",
     "EngineOverloadedError",

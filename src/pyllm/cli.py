@@ -99,6 +99,7 @@ def _serve(args: argparse.Namespace) -> int:
         rpc=args.rpc or [], api_keys=api_keys,
         max_body_bytes=args.max_body_size, request_timeout=args.request_timeout, metrics=args.metrics,
         log_format=args.log_format, shutdown_grace=args.shutdown_grace,
+        embeddings=args.embeddings, pooling=args.pooling,
     )
     try:
         serve(config, args.host, args.port)
@@ -172,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--cache-ram", type=int, default=8192, metavar="MIB",
                      help="host memory for idle slots' KV cache (MiB; -1: no limit; 0: idle slots stay in the context)")
     _add_device_arguments(srv)
+    srv.add_argument("--embeddings", action="store_true",
+                     help="serve POST /v1/embeddings (inputs up to -b tokens; a second context over the model)")
+    srv.add_argument("--pooling", choices=["mean", "cls", "last", "rank"],
+                     help="how embeddings pool token vectors (default: the model's own, else mean)")
     ops = srv.add_argument_group("operations")
     ops.add_argument("--api-key", action="append", metavar="KEY",
                      help="require this key ('Authorization: Bearer KEY' or 'x-api-key: KEY') on every route "

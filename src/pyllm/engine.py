@@ -286,6 +286,8 @@ class Engine:
             cache_ram_mib=cache_ram_mib,
         )
         self._bridge = AsyncBridge(self._native)
+        self._embedder: Any = None  # made on the first embed(): a context of its own
+        self._embedder_lock = threading.Lock()
 
     @property
     def n_ctx_slot(self) -> int:
@@ -384,10 +386,31 @@ class Engine:
         text = "".join([piece async for piece in task])
         return Completion(text=text, result=task.result())
 
+    @property
+    def embedder(self) -> Any:
+        """The :class:`pyllm.Embedder` over this engine's model (its defaults: the model's
+        pooling, or mean), made on first use."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                from pyllm.embedder import Embedder  # noqa: PLC0415 - it builds on this module
+
+                self._embedder = Embedder(self.model)
+            return self._embedder
+
+    def embed(self, texts: Any, normalize: bool = True, **params: Any) -> Any:
+        """Pooled embeddings of ``texts`` as a float32 numpy array [n_inputs, n_dims]; see
+        :meth:`pyllm.Embedder.embed`."""
+        return self.embedder.embed(texts, normalize=normalize, **params)
+
+    async def aembed(self, texts: Any, normalize: bool = True, **params: Any) -> Any:
+        return await self.embedder.aembed(texts, normalize=normalize, **params)
+
     def close(self) -> None:
-        """Stop the scheduler; unfinished tasks end as cancelled."""
+        """Stop the scheduler (and the embedder's); unfinished tasks end as cancelled."""
         self._bridge.close()
         self._native.shutdown()
+        if self._embedder is not None:
+            self._embedder.close()
 
     def __enter__(self) -> Engine:
         return self

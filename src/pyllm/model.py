@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
+
+import numpy as np
 
 from pyllm import _core
 
@@ -143,8 +145,19 @@ class Model:
         """Every GGUF key/value pair, values rendered as strings (long arrays are elided by llama.cpp)."""
         return self._native.metadata()
 
-    def tokenize(self, text: str, add_special: bool = False, parse_special: bool = True) -> list[int]:
-        """Token ids for ``text``. ``parse_special`` turns text such as ``<start_of_turn>`` into its special token."""
+    @overload
+    def tokenize(self, text: str, add_special: bool = ..., parse_special: bool = ...,
+                 as_array: Literal[False] = ...) -> list[int]: ...
+    @overload
+    def tokenize(self, text: str, add_special: bool = ..., parse_special: bool = ..., *,
+                 as_array: Literal[True]) -> np.ndarray: ...
+
+    def tokenize(self, text: str, add_special: bool = False, parse_special: bool = True,
+                 as_array: bool = False) -> list[int] | np.ndarray:
+        """Token ids for ``text``. ``parse_special`` turns text such as ``<start_of_turn>`` into its special token.
+        ``as_array``: an int32 numpy array holding the native buffer, no Python int per token."""
+        if as_array:
+            return _core.tokenize_array(self._native, text, add_special, parse_special)
         return self._native.tokenize(text, add_special, parse_special)
 
     def detokenize(self, tokens: Sequence[int], render_special: bool = True) -> str:

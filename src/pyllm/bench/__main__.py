@@ -5,6 +5,7 @@ BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
     "conformance": "pyllm.bench.conformance",
     "decode": "pyllm.bench.decode",
+    "embed": "pyllm.bench.embed",
     "loop": "pyllm.bench.loop",
     "parser": "pyllm.bench.parser",
     "replay": "pyllm.bench.replay",

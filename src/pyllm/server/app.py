@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import pyllm
+from pyllm.embedder import Embedder
 from pyllm.engine import Engine
 from pyllm.model import Model
 from pyllm.runtime import add_rpc_servers, backend_failure
@@ -58,6 +59,8 @@ class ServerConfig:
     metrics: bool = False             # serve GET /metrics
     log_format: str = "text"          # text | json
     shutdown_grace: float = 5.0       # seconds running requests get to finish on SIGINT/SIGTERM
+    embeddings: bool = False          # serve POST /v1/embeddings (a second context over the model)
+    pooling: str | None = None        # mean | cls | last | rank; None: the model's own, else mean
 
 
 class ServerState:
@@ -85,6 +88,8 @@ class ServerState:
             max_queued=config.max_queued,
             cache_ram_mib=config.cache_ram_mib,
         )
+        self.embedder = Embedder(self.model, pooling=config.pooling, n_batch=config.n_batch,
+                                 n_threads=config.n_threads, max_queued=config.max_queued) if config.embeddings else None
         self.model_name = config.alias or Path(path).name
         self.created = int(time.time())
         self.metrics = Metrics()
@@ -140,6 +145,8 @@ class ServerState:
 
     def close(self) -> None:
         self.engine.close()
+        if self.embedder is not None:
+            self.embedder.close()
 
     def backend_failure(self) -> str | None:
         """Why the server cannot generate any more (an RPC worker is gone), or None."""
@@ -163,7 +170,8 @@ async def _root(request: Request) -> Response:
 
 async def _metrics(request: Request) -> Response:
     state = request.app.state.pyllm
-    return Response(state.metrics.render(state.engine.stats()), media_type=METRICS_CONTENT_TYPE)
+    embedder_stats = state.embedder.stats() if state.embedder is not None else None
+    return Response(state.metrics.render(state.engine.stats(), embedder_stats), media_type=METRICS_CONTENT_TYPE)
 
 
 async def _health(request: Request) -> Response:
@@ -178,7 +186,7 @@ async def _health(request: Request) -> Response:
 
 def create_app(config: ServerConfig | None = None, *, state: ServerState | None = None) -> Starlette:
     """The ASGI app. Pass a config (the model is loaded now) or an already built state."""
-    from pyllm.server import anthropic, openai  # noqa: PLC0415 - API modules import this one
+    from pyllm.server import anthropic, embeddings, openai  # noqa: PLC0415 - API modules import this one
     from pyllm.server.middleware import ServingMiddleware  # noqa: PLC0415
 
     state = state or ServerState(config or ServerConfig())
@@ -195,6 +203,7 @@ def create_app(config: ServerConfig | None = None, *, state: ServerState | None 
         *([Route("/metrics", _metrics, methods=["GET"])] if state.config.metrics else []),
         *openai.routes(state),
         *anthropic.routes(state),
+        *embeddings.routes(state),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=openai.exception_handlers())
     app.state.pyllm = state
