@@ -188,6 +188,7 @@ void AnthropicEncoder::on_event(const parse::StreamEvent & event, std::vector<st
 std::string AnthropicEncoder::stop_reason(const FinishInfo & info) const {
     switch (info.reason) {
         case FinishReason::length: return "max_tokens";
+        case FinishReason::context_full: return "model_context_window_exceeded";
         case FinishReason::stop_sequence:
             if (std::find(options_.stop_sequences.begin(), options_.stop_sequences.end(), info.stop_sequence) !=
                 options_.stop_sequences.end()) {
