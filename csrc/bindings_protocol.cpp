@@ -104,12 +104,17 @@ void bind_protocol(py::module_ & m) {
     m.def(
         "anthropic_processor",
         [](const ChatOutputFormat & format, std::string message_id, std::string model, bool stream,
-           std::vector<std::string> stop_sequences) {
+           std::vector<std::string> stop_sequences, const std::string & tool_search) {
             pyllm::protocol::AnthropicOptions options{std::move(message_id), std::move(model), stream,
-                                                      std::move(stop_sequences)};
+                                                      std::move(stop_sequences), {}};
+            try {
+                options.tool_search = pyllm::protocol::ToolSearch::from_json(tool_search);
+            } catch (const std::invalid_argument & e) {
+                throw pyllm::InvalidRequestError(e.what());
+            }
             return chat_processor(format, std::make_unique<pyllm::protocol::AnthropicEncoder>(std::move(options)));
         },
         py::arg("output_format"), py::arg("message_id"), py::arg("model"), py::arg("stream"),
-        py::arg("stop_sequences") = std::vector<std::string>{},
+        py::arg("stop_sequences") = std::vector<std::string>{}, py::arg("tool_search") = "",
         "Anthropic Messages API output: complete SSE frames when streaming, else one Message JSON at finish.");
 }

@@ -81,7 +81,8 @@ def routes(state: Any) -> list[Route]:
             output_format = render(req)
             model_name = req.model or state.model_name
             processor = _core.anthropic_processor(
-                output_format, f"msg_{secrets.token_hex(12)}", model_name, req.stream, req.stop_sequences)
+                output_format, f"msg_{secrets.token_hex(12)}", model_name, req.stream, req.stop_sequences,
+                req.tool_search)
             task = state.engine.submit_chat(
                 output_format,
                 processor,

@@ -37,6 +37,7 @@ class MessagesRequest:
     max_tokens: int | None = None
     stop_sequences: list[str] = field(default_factory=list)
     sampling: dict[str, Any] = field(default_factory=dict)
+    tool_search: str = ""  # JSON: the search tools and the deferred tools they search (native encoder)
 
 
 def _fail(message: str) -> AnthropicRequestError:
@@ -285,6 +286,34 @@ def _search_tool(name: str, *, regex: bool) -> dict[str, Any]:
         "parameters": {"type": "object", "properties": argument, "required": list(argument)}}}
 
 
+def _searchable_text(tool: dict[str, Any]) -> str:
+    """What tool search matches: the description, argument names and their descriptions."""
+    parts = [tool.get("description") or ""]
+    properties = (tool.get("input_schema") or {}).get("properties") or {}
+    if isinstance(properties, dict):
+        for name, schema in properties.items():
+            parts.append(str(name))
+            if isinstance(schema, dict) and isinstance(schema.get("description"), str):
+                parts.append(schema["description"])
+    return "\n".join(p for p in parts if isinstance(p, str))
+
+
+def _tool_search_catalog(raw: Any, loaded: list[str]) -> str:
+    """The native encoder's tool search: the search tools offered and the deferred tools not
+    loaded yet, which a search can find."""
+    if not isinstance(raw, list):
+        return ""
+    tools = [{"name": t["name"], "kind": "regex" if t["type"].startswith(TOOL_SEARCH_TYPES[0]) else "bm25"}
+             for t in raw if isinstance(t, dict) and isinstance(t.get("type"), str)
+             and t["type"].startswith(TOOL_SEARCH_TYPES) and isinstance(t.get("name"), str)]
+    if not tools:
+        return ""
+    deferred = [{"name": t["name"], "text": _searchable_text(t)} for t in raw
+                if isinstance(t, dict) and t.get("defer_loading") is True and isinstance(t.get("name"), str)
+                and t["name"] not in loaded]
+    return json.dumps({"tools": tools, "deferred": deferred})
+
+
 def _tools(raw: Any, loaded: list[str]) -> list[dict[str, Any]]:
     """The function tools the template renders. A tool with ``defer_loading: true`` stays
     out of the prompt until a ``tool_reference`` in the conversation (``loaded``) names it
@@ -404,6 +433,7 @@ def parse_messages_request(body: Any, *, count_only: bool = False) -> MessagesRe
         max_tokens=max_tokens,
         stop_sequences=list(stop),
         sampling=_sampling(body),
+        tool_search=_tool_search_catalog(body.get("tools"), loaded),
     )
     _tool_choice(body.get("tool_choice"), tools, request)
     _thinking(body.get("thinking"), request)
