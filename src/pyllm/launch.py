@@ -190,7 +190,6 @@ def codex_args(server: ServerInfo) -> list[str]:
         "-c", f'model="{server.model}"',
         "-c", f"model_context_window={n_ctx}",
         "-c", f"model_auto_compact_token_limit={n_ctx - output_limit(n_ctx)}",
-        "-c", f"model_max_output_tokens={output_limit(n_ctx)}",
     ]
 
 
