@@ -17,12 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 
 CLIENTS = ("claude", "opencode", "codex")
 # One slot for the agent's conversation, one for its side requests (titles, summaries).
@@ -46,15 +47,16 @@ class ServerInfo:
 
 
 def _probe(base_url: str, api_key: str) -> ServerInfo | None:
+    request = urllib.request.Request(base_url + "/props", headers={"Authorization": f"Bearer {api_key}"})
     try:
-        r = httpx.get(base_url + "/props", headers={"Authorization": f"Bearer {api_key}"}, timeout=2)
-    except httpx.HTTPError:
+        with urllib.request.urlopen(request, timeout=2) as r:
+            props = json.load(r)
+    except urllib.error.HTTPError as e:
+        if e.code == 401:
+            raise LaunchError(f"the server at {base_url} wants an API key: pass --api-key") from e
         return None
-    if r.status_code == 401:
-        raise LaunchError(f"the server at {base_url} wants an API key: pass --api-key")
-    if r.status_code != 200:
-        return None
-    props = r.json()
+    except (OSError, ValueError):
+        return None  # nothing (or not pyllm) listening there
     return ServerInfo(base_url, props["model_alias"], props["model_path"], int(props["n_ctx"]),
                       bool(props.get("thinking")), api_key)
 
