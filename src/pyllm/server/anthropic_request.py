@@ -406,6 +406,11 @@ def _sampling(body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(body["grammar"], str):
             raise _fail("grammar: expected a GBNF string")
         sampling["grammar"] = body["grammar"]
+    # llama-server's extension: generate max_tokens tokens, end of turn or not (benchmarks).
+    if body.get("ignore_eos") is not None:
+        if not isinstance(body["ignore_eos"], bool):
+            raise _fail("ignore_eos: expected a boolean")
+        sampling["ignore_eos"] = body["ignore_eos"]
     return sampling
 
 

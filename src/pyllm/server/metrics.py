@@ -97,6 +97,8 @@ class Metrics:
         self.generated_tokens = Counter("pyllm_generated_tokens_total", "Tokens generated.")
         self.ttft = Histogram("pyllm_time_to_first_token_seconds",
                               "From submission to the first sampled token (queue + prefill).", TTFT_BUCKETS)
+        self.embedding_inputs = Counter("pyllm_embedding_inputs_total", "Inputs embedded (/v1/embeddings).")
+        self.embedding_tokens = Counter("pyllm_embedding_tokens_total", "Tokens of the inputs embedded.")
         self.token_latency = Histogram("pyllm_time_per_output_token_seconds",
                                        "Mean time between generated tokens, one observation per request.",
                                        TOKEN_BUCKETS)
@@ -115,11 +117,22 @@ class Metrics:
         if usage.completion_tokens > 1 and timings.decode_ms > 0:
             self.token_latency.observe(timings.decode_ms / 1000 / (usage.completion_tokens - 1))
 
-    def render(self, engine_stats: dict[str, int]) -> str:
+    def observe_embeddings(self, n_inputs: int, n_tokens: int) -> None:
+        self.embedding_inputs.inc(n_inputs)
+        self.embedding_tokens.inc(n_tokens)
+
+    def render(self, engine_stats: dict[str, int], embedder_stats: dict[str, int] | None = None) -> str:
         lines: list[str] = []
         for metric in (self.requests, self.prompt_tokens, self.cached_tokens, self.generated_tokens,
                        self.ttft, self.token_latency):
             lines.extend(metric.render())
+        if embedder_stats is not None:
+            lines.extend(self.embedding_inputs.render())
+            lines.extend(self.embedding_tokens.render())
+            lines.extend(_sample("pyllm_embedding_requests_unfinished", "gauge",
+                                 "Embedding requests queued or being decoded.", embedder_stats["queued"]))
+            lines.extend(_sample("pyllm_embedding_decode_calls_total", "counter",
+                                 "llama_decode calls of the embedder so far.", embedder_stats["decode_calls"]))
         lines.extend(_sample("pyllm_slots_busy", "gauge", "Slots generating now.", engine_stats["busy_slots"]))
         lines.extend(_sample("pyllm_slots_total", "gauge", "Slots (requests decoded together).",
                              engine_stats["n_slots"]))

@@ -152,6 +152,8 @@ def sampling_params(body: Mapping[str, Any], n_vocab: int) -> dict[str, Any]:
     grammar = _string(body, "grammar")
     if grammar:
         params["grammar"] = grammar
+    # llama-server's extension: generate max_tokens tokens, end of turn or not (benchmarks).
+    params["ignore_eos"] = bool_field(body, "ignore_eos", False)
     return params
 
 
