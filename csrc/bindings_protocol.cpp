@@ -41,6 +41,7 @@ void bind_protocol(py::module_ & m) {
             if (!handle.processor) throw pyllm::InvalidRequestError("this output processor was already used");
             static const std::map<std::string, pyllm::FinishReason> reasons{
                 {"stop", pyllm::FinishReason::stop}, {"length", pyllm::FinishReason::length},
+                {"context_full", pyllm::FinishReason::context_full},
                 {"stop_sequence", pyllm::FinishReason::stop_sequence}, {"error", pyllm::FinishReason::error}};
             const auto reason = reasons.find(finish_reason);
             if (reason == reasons.end()) throw pyllm::InvalidRequestError("unknown finish reason: " + finish_reason);

@@ -65,7 +65,8 @@ void bind_request(py::module_ & m) {
         .def_readwrite("model", &OutputSpec::model)
         .def_readwrite("stream", &OutputSpec::stream)
         .def_readwrite("include_usage", &OutputSpec::include_usage)
-        .def_readwrite("reasoning_field", &OutputSpec::reasoning_field);
+        .def_readwrite("reasoning_field", &OutputSpec::reasoning_field)
+        .def_readwrite("tool_search", &OutputSpec::tool_search);
 
     py::class_<ChatRequest> request(m, "ChatRequest",
                                     "One API-neutral request: a conversation (messages_json) or a raw prompt, "

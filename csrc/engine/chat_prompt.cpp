@@ -135,9 +135,13 @@ void apply_chat_format(const Model & model, const parse::ChatOutputFormat & form
         }
     }
     s.generation_prompt = chat.generation_prompt;
+    const bool has_thinking_tags = !chat.thinking_start_tag.empty() && !chat.thinking_end_tags.empty();
+    // A model left to think before a forced call can think until the output ends, with no
+    // call (small models never leave <think>): the engine bounds that reasoning.
+    params.reasoning_before_forced_call = format.tool_call_required && has_thinking_tags;
     // A reasoning budget, as llama-server applies it: past the budget the sampler forces
     // the template's end-of-thinking tag. Templates without thinking tags have no budget.
-    if (s.reasoning_budget_tokens >= 0 && !chat.thinking_start_tag.empty() && !chat.thinking_end_tags.empty()) {
+    if ((s.reasoning_budget_tokens >= 0 || params.reasoning_before_forced_call) && has_thinking_tags) {
         s.reasoning_budget_start = model.tokenize(chat.thinking_start_tag, false, true);
         s.reasoning_budget_end.clear();
         for (const auto & tag : chat.thinking_end_tags) {

@@ -63,6 +63,7 @@ struct OutputSpec {
     bool stream = false;
     bool include_usage = false;                        // OpenAI stream_options.include_usage
     std::string reasoning_field = "reasoning_content";  // OpenAI: or "reasoning" (vLLM / Ollama)
+    std::string tool_search;  // Anthropic: the search tools and deferred tools (protocol/tool_search.h)
 };
 
 struct ChatRequest {

@@ -151,11 +151,17 @@ void Engine::enqueue(const std::shared_ptr<Task> & task, std::vector<llama_token
     for (llama_token t : prompt) {
         if (t < 0 || t >= n_vocab) throw InvalidRequestError("prompt token " + std::to_string(t) + " is outside the vocabulary");
     }
+    // max_tokens is a cap, not a reservation (as the Anthropic API treats it: Claude Code asks
+    // for 32000 on any prompt): a prompt that leaves room for one generated token is served,
+    // and generation ends where the slot's context does (FinishReason::context_full).
     const int n_prompt = static_cast<int>(prompt.size());
-    const int n_needed = n_prompt + std::max(params.max_tokens, 0);
-    // A prompt must leave room for at least one generated token.
-    if (n_needed > n_ctx_slot_ || n_prompt >= n_ctx_slot_) {
-        throw ContextOverflowError(std::max(n_needed, n_prompt), n_ctx_slot_);
+    if (n_prompt >= n_ctx_slot_) throw ContextOverflowError(n_prompt, n_ctx_slot_);
+    if (params.reasoning_before_forced_call) {
+        // Half of the output's room (up to 2048 tokens) is kept for the call itself.
+        const int room = std::min(params.max_tokens >= 0 ? params.max_tokens : INT32_MAX, n_ctx_slot_ - n_prompt);
+        const int budget = room - std::min(room / 2, 2048);
+        int & tokens = params.sampling.reasoning_budget_tokens;
+        tokens = tokens >= 0 ? std::min(tokens, budget) : budget;
     }
 
     if (!params.json_schema.empty()) {
@@ -642,7 +648,7 @@ void Engine::sample(Slot & slot) {
     const bool ctx_full = static_cast<int>(slot.cache.size()) + 1 >= n_ctx_slot_;
     if (at_max || ctx_full) {
         ready_.notify(slot.task, task.emit_text(slot.text->flush()));
-        release(slot, FinishReason::length);
+        release(slot, at_max ? FinishReason::length : FinishReason::context_full);
         return;
     }
     slot.next_token = token;

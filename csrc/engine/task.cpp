@@ -16,6 +16,7 @@ const char * finish_reason_name(FinishReason reason) {
         case FinishReason::none: return "none";
         case FinishReason::stop: return "stop";
         case FinishReason::length: return "length";
+        case FinishReason::context_full: return "context_full";
         case FinishReason::stop_sequence: return "stop_sequence";
         case FinishReason::cancelled: return "cancelled";
         case FinishReason::error: return "error";

@@ -30,10 +30,14 @@ struct TaskParams {
     // ends as at end of generation (finish reason stop), not at a client's stop sequence.
     std::vector<std::string> end_of_turn;
     std::vector<llama_token> preserved_tokens;  // special tokens rendered as text (parser markers)
+    // A tool call is forced after the reasoning the template opens: submit bounds the
+    // reasoning so that the call still fits in the output's room (max_tokens, context).
+    bool reasoning_before_forced_call = false;
     bool plain_greedy = false;  // set at submit: arg-max with nothing else in the chain
 };
 
-enum class FinishReason { none, stop, length, stop_sequence, cancelled, error };
+// length: max_tokens reached; context_full: the slot's context ended the generation first.
+enum class FinishReason { none, stop, length, context_full, stop_sequence, cancelled, error };
 const char * finish_reason_name(FinishReason reason);
 
 struct Usage {

@@ -46,6 +46,13 @@ std::string usage_json(const Usage & u, int32_t output_tokens) {
            ",\"output_tokens\":" + std::to_string(output_tokens) + "}";
 }
 
+std::string search_result_json(const std::string & tool_use_id, const std::string & content) {
+    std::string data = R"({"type":"tool_search_tool_result","tool_use_id":)";
+    append_json_string(data, tool_use_id);
+    data += ",\"content\":" + content + "}";
+    return data;
+}
+
 }  // namespace
 
 AnthropicEncoder::AnthropicEncoder(AnthropicOptions options) : options_(std::move(options)) {}
@@ -87,11 +94,15 @@ void AnthropicEncoder::open_block(Block block, std::vector<std::string> & out) {
         case BlockType::thinking: data += R"({"type":"thinking","thinking":"","signature":""})"; break;
         case BlockType::text: data += R"({"type":"text","text":""})"; break;
         case BlockType::tool_use:
-            data += R"({"type":"tool_use","id":)";
+        case BlockType::server_tool_use:
+            data += b.type == BlockType::tool_use ? R"({"type":"tool_use","id":)" : R"({"type":"server_tool_use","id":)";
             append_json_string(data, b.id);
             data += ",\"name\":";
             append_json_string(data, b.name);
             data += ",\"input\":{}}";
+            break;
+        case BlockType::tool_search_result:
+            data += search_result_json(b.id, b.text);
             break;
     }
     data += '}';
@@ -143,7 +154,34 @@ void AnthropicEncoder::append_text(BlockType type, const std::string & text, std
     send("content_block_delta", data, out);
 }
 
+void AnthropicEncoder::run_tool_search(std::vector<std::string> & out) {
+    const Block call = blocks_.back();
+    close_block(out);
+    const ToolSearch::Result result = options_.tool_search.run(call.name, tool_input_json(call.text));
+    std::string content;
+    if (result.error_code.empty()) {
+        content = R"({"type":"tool_search_tool_search_result","tool_references":[)";
+        for (size_t i = 0; i < result.names.size(); ++i) {
+            if (i) content += ',';
+            content += R"({"type":"tool_reference","tool_name":)";
+            append_json_string(content, result.names[i]);
+            content += '}';
+        }
+        content += "]}";
+    } else {
+        content = R"({"type":"tool_search_tool_result_error","error_code":)";
+        append_json_string(content, result.error_code);
+        content += ",\"error_message\":";
+        append_json_string(content, result.error_message);
+        content += '}';
+    }
+    open_block({BlockType::tool_search_result, std::move(content), call.id, {}}, out);
+    close_block(out);
+    paused_ = true;
+}
+
 void AnthropicEncoder::on_event(const parse::StreamEvent & event, std::vector<std::string> & out) {
+    if (paused_) return;
     switch (event.kind) {
         case parse::StreamEventKind::reasoning:
             append_text(BlockType::thinking, event.text, out);
@@ -153,11 +191,15 @@ void AnthropicEncoder::on_event(const parse::StreamEvent & event, std::vector<st
             break;
         case parse::StreamEventKind::tool_call_start:
             pending_blank_.clear();
+            if (options_.tool_search.is_search_tool(event.name)) {
+                open_block({BlockType::server_tool_use, {}, "srvtoolu_" + event.id, event.name}, out);
+                break;
+            }
             saw_tool_use_ = true;
             open_block({BlockType::tool_use, {}, "toolu_" + event.id, event.name}, out);
             break;
         case parse::StreamEventKind::tool_args: {
-            if (!block_open_ || blocks_.back().type != BlockType::tool_use || event.text.empty()) break;
+            if (!block_open_ || !is_call(blocks_.back().type) || event.text.empty()) break;
             blocks_.back().text += event.text;
             if (!options_.stream) break;
             std::string data = "{\"type\":\"content_block_delta\",\"index\":" + std::to_string(blocks_.size() - 1) +
@@ -168,7 +210,7 @@ void AnthropicEncoder::on_event(const parse::StreamEvent & event, std::vector<st
             break;
         }
         case parse::StreamEventKind::tool_call_end: {
-            if (!block_open_ || blocks_.back().type != BlockType::tool_use) break;
+            if (!block_open_ || !is_call(blocks_.back().type)) break;
             // A call without arguments still has to concatenate to a JSON object.
             if (is_blank(blocks_.back().text)) {
                 blocks_.back().text = "{}";
@@ -179,15 +221,21 @@ void AnthropicEncoder::on_event(const parse::StreamEvent & event, std::vector<st
                          out);
                 }
             }
-            close_block(out);
+            if (blocks_.back().type == BlockType::server_tool_use) {
+                run_tool_search(out);
+            } else {
+                close_block(out);
+            }
             break;
         }
     }
 }
 
 std::string AnthropicEncoder::stop_reason(const FinishInfo & info) const {
+    if (paused_) return "pause_turn";
     switch (info.reason) {
         case FinishReason::length: return "max_tokens";
+        case FinishReason::context_full: return "model_context_window_exceeded";
         case FinishReason::stop_sequence:
             if (std::find(options_.stop_sequences.begin(), options_.stop_sequences.end(), info.stop_sequence) !=
                 options_.stop_sequences.end()) {
@@ -223,11 +271,15 @@ std::string AnthropicEncoder::message_json(const FinishInfo & info) const {
                 data += '}';
                 break;
             case BlockType::tool_use:
-                data += "{\"type\":\"tool_use\",\"id\":";
+            case BlockType::server_tool_use:
+                data += b.type == BlockType::tool_use ? "{\"type\":\"tool_use\",\"id\":" : "{\"type\":\"server_tool_use\",\"id\":";
                 append_json_string(data, b.id);
                 data += ",\"name\":";
                 append_json_string(data, b.name);
                 data += ",\"input\":" + tool_input_json(b.text) + "}";
+                break;
+            case BlockType::tool_search_result:
+                data += search_result_json(b.id, b.text);
                 break;
         }
     }

@@ -89,8 +89,9 @@ void OpenAIChatEncoder::on_event(const parse::StreamEvent & event, std::vector<s
 }
 
 const char * OpenAIChatEncoder::finish_reason(const FinishInfo & info) const {
-    // A call cut by max_tokens is not a call the client may run: "length" wins.
-    if (info.reason == FinishReason::length) return "length";
+    // A call cut by max_tokens or the context's end is not a call the client may run:
+    // "length" wins.
+    if (info.reason == FinishReason::length || info.reason == FinishReason::context_full) return "length";
     return any_tool_call_ ? "tool_calls" : "stop";
 }
 

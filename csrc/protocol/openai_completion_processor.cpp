@@ -7,7 +7,7 @@ namespace pyllm::protocol {
 namespace {
 
 const char * completion_finish_reason(FinishReason reason) {
-    return reason == FinishReason::length ? "length" : "stop";
+    return reason == FinishReason::length || reason == FinishReason::context_full ? "length" : "stop";
 }
 
 }  // namespace

@@ -17,8 +17,15 @@ std::unique_ptr<StreamEncoder> chat_encoder(const OutputSpec & spec, const std::
         case Protocol::openai_chat:
             return std::make_unique<OpenAIChatEncoder>(OpenAIResponseOptions{
                 spec.id, spec.created, spec.model, spec.stream, spec.include_usage, spec.reasoning_field});
-        case Protocol::anthropic:
-            return std::make_unique<AnthropicEncoder>(AnthropicOptions{spec.id, spec.model, spec.stream, stop_sequences});
+        case Protocol::anthropic: {
+            AnthropicOptions options{spec.id, spec.model, spec.stream, stop_sequences, {}};
+            try {
+                options.tool_search = ToolSearch::from_json(spec.tool_search);
+            } catch (const std::invalid_argument & e) {
+                throw InvalidRequestError(e.what());
+            }
+            return std::make_unique<AnthropicEncoder>(std::move(options));
+        }
         case Protocol::text:
         case Protocol::openai_completion: break;
     }

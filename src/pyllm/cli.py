@@ -109,6 +109,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _launch(args: argparse.Namespace) -> int:
+    from pyllm.launch import run  # noqa: PLC0415
+
+    return run(args)
+
+
 def _list_of(kind: Callable[[str], Any], name: str) -> Callable[[str], list[Any]]:
     def parse(text: str) -> list[Any]:
         try:
@@ -193,6 +199,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="on SIGINT/SIGTERM, time running requests get to finish before they are ended "
                           "with an error event")
     srv.set_defaults(run=_serve)
+
+    launch = sub.add_parser(
+        "launch", help="run Claude Code, opencode or Codex on a local model (starts or reuses the server)",
+        description="Start (or reuse) `pyllm serve` on the model and run the client configured for it: "
+                    "base URL, key, model name and context window. Client arguments go after `--`.")
+    launch.add_argument("client", choices=["claude", "opencode", "codex"])
+    launch.add_argument("client_args", nargs="*", help="passed to the client (after --)")
+    launch.add_argument("-m", "--model", help="GGUF path (default: the packaged default model)")
+    launch.add_argument("-c", "--ctx-size", type=int, default=0,
+                        help="context per slot (0: the model's training context, at most 131072)")
+    launch.add_argument("-np", "--parallel", type=int, default=2, help="slots of a server started here")
+    launch.add_argument("--host", default="127.0.0.1")
+    launch.add_argument("--port", type=int, default=8080, help="where the server is, or is started")
+    launch.add_argument("--alias", help="model name the client sends (a started server's --alias)")
+    launch.add_argument("--chat-template-file", help="jinja chat template for a started server")
+    launch.add_argument("--api-key", help="the server's key (a started server requires it)")
+    launch.set_defaults(run=_launch)
 
     info = sub.add_parser("info", help="load a model (default: the packaged Gemma 3 270M) and print its facts")
     info.add_argument("-m", "--model", help="GGUF path (default: the packaged default model)")

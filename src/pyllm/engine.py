@@ -43,7 +43,7 @@ class Timings:
 
 @dataclass(frozen=True)
 class TaskResult:
-    finish_reason: str  # stop | length | stop_sequence | cancelled | error
+    finish_reason: str  # stop | length | context_full | stop_sequence | cancelled | error
     stop_sequence: str | None
     usage: Usage
     timings: Timings

@@ -68,13 +68,20 @@ def test_shared_prefix_is_reused_from_the_cache(engine: pyllm.Engine):
 
 def test_context_overflow_raises_before_any_decode(engine: pyllm.Engine):
     before = engine.stats()["decode_calls"]
-    prompt = [2] + [236764] * 1400
+    prompt = [2] + [236764] * 1600
     with pytest.raises(pyllm.ContextOverflowError) as info:
         engine.submit(prompt, max_tokens=500)
     err = info.value
-    assert err.n_tokens == 1901 and err.n_ctx == engine.n_ctx_slot == 1536
-    assert str(err) == "prompt is too long: 1901 tokens > 1536 maximum"
+    assert err.n_tokens == 1601 and err.n_ctx == engine.n_ctx_slot == 1536
+    assert str(err) == "prompt is too long: 1601 tokens > 1536 maximum"
     assert engine.stats()["decode_calls"] == before
+
+
+def test_max_tokens_past_the_context_is_a_cap_not_a_reservation(engine: pyllm.Engine):
+    prompt = [2] + [236764] * 1400
+    result = engine.generate(prompt, max_tokens=500, temperature=0, ignore_eos=True).result
+    assert result.finish_reason == "context_full"
+    assert result.usage.prompt_tokens + result.usage.completion_tokens == engine.n_ctx_slot
 
 
 def test_cancel_frees_the_slot_and_the_queued_task_starts(single_slot_engine: pyllm.Engine):

@@ -79,7 +79,8 @@ def routes(state: Any) -> list[Route]:
             sampling = sampling_params(max_tokens=state.max_tokens(req.max_tokens), stop=req.stop_sequences,
                                        reasoning_budget_tokens=req.reasoning_budget_tokens, **req.sampling)
             output = _core.OutputSpec(protocol=_core.Protocol.anthropic, id=f"msg_{secrets.token_hex(12)}",
-                                      model=req.model or state.model_name, stream=req.stream)
+                                      model=req.model or state.model_name, stream=req.stream,
+                                      tool_search=req.tool_search)
             task = await state.engine.asubmit(conversation(req, sampling=sampling, output=output))
         except Exception as e:  # noqa: BLE001 - every failure answers in Anthropic's shape
             return failure_response(e, request)

@@ -37,6 +37,7 @@ class MessagesRequest:
     max_tokens: int | None = None
     stop_sequences: list[str] = field(default_factory=list)
     sampling: dict[str, Any] = field(default_factory=dict)
+    tool_search: str = ""  # JSON: the search tools and the deferred tools they search (native encoder)
 
 
 def _fail(message: str) -> AnthropicRequestError:
@@ -95,7 +96,15 @@ def _system_text(system: Any) -> str:
     return "\n\n".join(parts)
 
 
-def _tool_result_text(block: dict[str, Any], where: str) -> str:
+def _tool_reference(block: dict[str, Any], where: str, loaded: list[str]) -> str:
+    name = block.get("tool_name")
+    if not isinstance(name, str) or not name:
+        raise _fail(f"{where}: tool_reference needs a 'tool_name'")
+    loaded.append(name)
+    return name
+
+
+def _tool_result_text(block: dict[str, Any], where: str, loaded: list[str]) -> str:
     content = block.get("content", "")
     if isinstance(content, str):
         text = content
@@ -108,13 +117,15 @@ def _tool_result_text(block: dict[str, Any], where: str) -> str:
                 raise error
             if inner["type"] == "text":
                 pieces.append(_text_of(inner, f"{where}.content.{i}"))
+            elif inner["type"] == "tool_reference":
+                pieces.append(f"Tool loaded: {_tool_reference(inner, f'{where}.content.{i}', loaded)}")
         text = "\n".join(pieces)
     else:
         raise _fail(f"{where}.content: expected a string or a list of content blocks")
     return f"Error: {text}" if block.get("is_error") else text
 
 
-def _user_messages(blocks: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+def _user_messages(blocks: list[dict[str, Any]], where: str, loaded: list[str]) -> list[dict[str, Any]]:
     # Tool results become OpenAI tool messages, which templates expect right after the
     # assistant's calls, so they come before the user's own text.
     tool_messages: list[dict[str, Any]] = []
@@ -131,7 +142,7 @@ def _user_messages(blocks: list[dict[str, Any]], where: str) -> list[dict[str, A
             if not isinstance(tool_use_id, str) or not tool_use_id:
                 raise _fail(f"{at}: tool_result needs a 'tool_use_id'")
             tool_messages.append({"role": "tool", "tool_call_id": tool_use_id,
-                                  "content": _tool_result_text(block, at)})
+                                  "content": _tool_result_text(block, at, loaded)})
         elif kind in ("tool_use", "thinking", "redacted_thinking"):
             raise _fail(f"{at}: '{kind}' blocks belong in assistant messages")
         else:
@@ -142,10 +153,40 @@ def _user_messages(blocks: list[dict[str, Any]], where: str) -> list[dict[str, A
     return messages
 
 
-def _assistant_message(blocks: list[dict[str, Any]], where: str) -> dict[str, Any]:
+def _search_result_text(block: dict[str, Any], where: str, loaded: list[str]) -> str:
+    """A tool_search_tool_result as the tool message the model reads; its references load tools."""
+    content = block.get("content")
+    if not isinstance(content, dict):
+        raise _fail(f"{where}: tool_search_tool_result needs a 'content' object")
+    if content.get("type") == "tool_search_tool_result_error":
+        return f"Error: {content.get('error_code', 'unavailable')}"
+    references = content.get("tool_references")
+    if not isinstance(references, list):
+        raise _fail(f"{where}.content: expected 'tool_references'")
+    names = [_tool_reference(r if isinstance(r, dict) else {}, f"{where}.content.tool_references.{i}", loaded)
+             for i, r in enumerate(references)]
+    return "Tools loaded: " + ", ".join(names) if names else "No tools matched."
+
+
+def _assistant_messages(blocks: list[dict[str, Any]], where: str, loaded: list[str]) -> list[dict[str, Any]]:
+    """One assistant turn as OpenAI-style messages. A server tool's call and result (tool
+    search) inside the turn become a call, its tool message, and the rest of the turn after it."""
+    out: list[dict[str, Any]] = []
     texts: list[str] = []
     reasoning: list[str] = []
     calls: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
+        if reasoning:
+            message["reasoning_content"] = "\n".join(reasoning)
+        if calls:
+            message["tool_calls"] = list(calls)
+        out.append(message)
+        texts.clear()
+        reasoning.clear()
+        calls.clear()
+
     for i, block in enumerate(blocks):
         at = f"{where}.content.{i}"
         if (error := _unsupported(block, at)) is not None:
@@ -160,27 +201,33 @@ def _assistant_message(blocks: list[dict[str, Any]], where: str) -> dict[str, An
             reasoning.append(thinking)
         elif kind == "redacted_thinking":
             continue  # opaque to every model but the one that wrote it
-        elif kind == "tool_use":
+        elif kind in ("tool_use", "server_tool_use"):
             name, call_input = block.get("name"), block.get("input", {})
             if not isinstance(name, str) or not name:
-                raise _fail(f"{at}: tool_use needs a 'name'")
+                raise _fail(f"{at}: {kind} needs a 'name'")
             if not isinstance(call_input, dict):
-                raise _fail(f"{at}: tool_use 'input' must be an object")
+                raise _fail(f"{at}: {kind} 'input' must be an object")
             calls.append({"id": str(block.get("id") or f"toolu_{len(calls)}"), "type": "function",
                           "function": {"name": name, "arguments": json.dumps(call_input)}})
+        elif kind == "tool_search_tool_result":
+            tool_use_id = block.get("tool_use_id")
+            if not isinstance(tool_use_id, str) or not tool_use_id:
+                raise _fail(f"{at}: tool_search_tool_result needs a 'tool_use_id'")
+            text = _search_result_text(block, at, loaded)
+            flush()
+            out.append({"role": "tool", "tool_call_id": tool_use_id, "content": text})
         elif kind == "tool_result":
             raise _fail(f"{at}: tool_result blocks belong in user messages")
         else:
             raise _fail(f"{at}: unknown content block type '{kind}'")
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
-    if reasoning:
-        message["reasoning_content"] = "\n".join(reasoning)
-    if calls:
-        message["tool_calls"] = calls
-    return message
+    if texts or reasoning or calls or not out:
+        flush()
+    return out
 
 
-def _messages(raw: Any, system: str) -> list[dict[str, Any]]:
+def _messages(raw: Any, system: str, loaded: list[str]) -> list[dict[str, Any]]:
+    """The conversation as OpenAI-style messages; the tools its tool_reference blocks load
+    are appended to ``loaded``."""
     if not isinstance(raw, list) or not raw:
         raise _fail("messages: at least one message is required")
     # Consecutive turns of one role are one turn.
@@ -212,23 +259,85 @@ def _messages(raw: Any, system: str) -> list[dict[str, Any]]:
             else:
                 out.append({"role": "system", "content": text})
         elif role == "user":
-            out.extend(_user_messages(blocks, where))
+            out.extend(_user_messages(blocks, where, loaded))
         else:
-            out.append(_assistant_message(blocks, where))
+            out.extend(_assistant_messages(blocks, where, loaded))
     if not any(m["role"] != "system" for m in out):
         raise _fail("messages: at least one user or assistant message is required")
     return out
 
 
-def _tools(raw: Any) -> list[dict[str, Any]]:
+# Anthropic's tool search server tools (type prefixes; the versions end in a date).
+TOOL_SEARCH_TYPES = ("tool_search_tool_regex", "tool_search_tool_bm25")
+
+
+def _search_tool(name: str, *, regex: bool) -> dict[str, Any]:
+    """The tool search tool as the model sees it."""
+    if regex:
+        description = ("Search the deferred tools by a Python regular expression matched against their names, "
+                       "descriptions and argument names and descriptions; the matching tools become callable.")
+        argument = {"pattern": {"type": "string", "description": "a Python re.search() pattern, at most 200 characters"}}
+    else:
+        description = ("Search the deferred tools with a natural-language query over their names and "
+                       "descriptions; the best matches become callable.")
+        argument = {"query": {"type": "string", "description": "what the tool should do"}}
+    return {"type": "function", "function": {
+        "name": name, "description": description,
+        "parameters": {"type": "object", "properties": argument, "required": list(argument)}}}
+
+
+def _searchable_text(tool: dict[str, Any]) -> str:
+    """What tool search matches: the description, argument names and their descriptions."""
+    parts = [tool.get("description") or ""]
+    properties = (tool.get("input_schema") or {}).get("properties") or {}
+    if isinstance(properties, dict):
+        for name, schema in properties.items():
+            parts.append(str(name))
+            if isinstance(schema, dict) and isinstance(schema.get("description"), str):
+                parts.append(schema["description"])
+    return "\n".join(p for p in parts if isinstance(p, str))
+
+
+def _tool_search_catalog(raw: Any, loaded: list[str]) -> str:
+    """The native encoder's tool search: the search tools offered and the deferred tools not
+    loaded yet, which a search can find."""
+    if not isinstance(raw, list):
+        return ""
+    tools = [{"name": t["name"], "kind": "regex" if t["type"].startswith(TOOL_SEARCH_TYPES[0]) else "bm25"}
+             for t in raw if isinstance(t, dict) and isinstance(t.get("type"), str)
+             and t["type"].startswith(TOOL_SEARCH_TYPES) and isinstance(t.get("name"), str)]
+    if not tools:
+        return ""
+    deferred = [{"name": t["name"], "text": _searchable_text(t)} for t in raw
+                if isinstance(t, dict) and t.get("defer_loading") is True and isinstance(t.get("name"), str)
+                and t["name"] not in loaded]
+    return json.dumps({"tools": tools, "deferred": deferred})
+
+
+def _tools(raw: Any, loaded: list[str]) -> list[dict[str, Any]]:
+    """The function tools the template renders. A tool with ``defer_loading: true`` stays
+    out of the prompt until a ``tool_reference`` in the conversation (``loaded``) names it
+    (Anthropic's tool search), so a client with many tools sends a short prompt."""
     if raw is None:
         return []
     if not isinstance(raw, list):
         raise _fail("tools: expected a list")
+    if raw and all(isinstance(t, dict) and t.get("defer_loading") is True for t in raw):
+        raise _fail("tools: all tools have defer_loading set; at least one tool must be non-deferred")
+    names = {t.get("name") for t in raw if isinstance(t, dict)}
+    for name in loaded:
+        if name not in names:
+            raise _fail(f"tool_reference: no tool named {name!r} in tools")
     tools = []
     for i, tool in enumerate(raw):
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str) or not tool["name"]:
             raise _fail(f"tools.{i}: a tool needs a 'name'")
+        if tool.get("defer_loading") is True and tool["name"] not in loaded:
+            continue
+        kind = tool.get("type")
+        if isinstance(kind, str) and kind.startswith(TOOL_SEARCH_TYPES):
+            tools.append(_search_tool(tool["name"], regex=kind.startswith(TOOL_SEARCH_TYPES[0])))
+            continue
         schema = tool.get("input_schema", {"type": "object", "properties": {}})
         if not isinstance(schema, dict):
             raise _fail(f"tools.{i}.input_schema: expected a JSON schema object")
@@ -258,6 +367,7 @@ def _tool_choice(raw: Any, tools: list[dict[str, Any]], request: MessagesRequest
             if not named:
                 raise _fail(f"tool_choice: no tool named {name!r}")
             request.tools = named
+            request.parallel_tool_calls = False  # a named tool is exactly one call
         request.tool_choice = "required"
 
 
@@ -317,16 +427,25 @@ def parse_messages_request(body: Any, *, count_only: bool = False) -> MessagesRe
     stop = body.get("stop_sequences") or []
     if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
         raise _fail("stop_sequences: expected a list of non-empty strings")
-    tools = _tools(body.get("tools"))
+    loaded: list[str] = []
+    messages = _messages(body.get("messages"), _system_text(body.get("system")), loaded)
+    tools = _tools(body.get("tools"), loaded)
     request = MessagesRequest(
         model=model,
-        messages=_messages(body.get("messages"), _system_text(body.get("system"))),
+        messages=messages,
         tools=tools,
         stream=bool(body.get("stream", False)),
         max_tokens=max_tokens,
         stop_sequences=list(stop),
         sampling=_sampling(body),
+        tool_search=_tool_search_catalog(body.get("tools"), loaded),
     )
     _tool_choice(body.get("tool_choice"), tools, request)
     _thinking(body.get("thinking"), request)
+    if request.tool_choice == "required":
+        # As the Anthropic API: a forced call answers without thinking, and asking for both
+        # is a 400. (A template that thinks anyway gets its reasoning bounded natively.)
+        if request.enable_thinking:
+            raise _fail("Thinking may not be enabled when tool_choice forces tool use.")
+        request.enable_thinking = False
     return request

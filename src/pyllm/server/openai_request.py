@@ -395,7 +395,8 @@ def chat_request(body: Mapping[str, Any], n_vocab: int) -> ChatRequest:
         messages=messages(body),
         tools=offered,
         tool_choice=choice,
-        parallel_tool_calls=bool_field(body, "parallel_tool_calls", True),
+        # A named function is one call, as OpenAI makes it.
+        parallel_tool_calls=bool_field(body, "parallel_tool_calls", True) and not isinstance(body.get("tool_choice"), dict),
         json_schema=response_schema(body),
         enable_thinking=enable_thinking,
         template_kwargs=template_kwargs,

@@ -14,9 +14,10 @@ import anthropic
 import httpx
 import pytest
 
-STOP_REASONS = {"end_turn", "max_tokens", "stop_sequence", "tool_use"}
+STOP_REASONS = {"end_turn", "max_tokens", "stop_sequence", "tool_use", "model_context_window_exceeded", "pause_turn"}
 DELTA_OF_BLOCK = {"text": {"text_delta"}, "thinking": {"thinking_delta", "signature_delta"},
-                  "tool_use": {"input_json_delta"}}
+                  "tool_use": {"input_json_delta"}, "server_tool_use": {"input_json_delta"},
+                  "tool_search_tool_result": set()}
 
 
 class StreamRuleError(AssertionError):
@@ -81,9 +82,14 @@ def validate_stream(text: str) -> dict[str, Any]:
                 _check(block.get("text") == "", f"text placeholder: {block}")
             elif block["type"] == "thinking":
                 _check(block.get("thinking") == "", f"thinking placeholder: {block}")
-            elif block["type"] == "tool_use":
-                _check(block.get("id", "").startswith("toolu_") and isinstance(block.get("name"), str)
-                       and block["name"] and block.get("input") == {}, f"tool_use placeholder: {block}")
+            elif block["type"] in ("tool_use", "server_tool_use"):
+                prefix = "toolu_" if block["type"] == "tool_use" else "srvtoolu_"
+                _check(block.get("id", "").startswith(prefix) and isinstance(block.get("name"), str)
+                       and block["name"] and block.get("input") == {}, f"{block['type']} placeholder: {block}")
+            elif block["type"] == "tool_search_tool_result":
+                _check(block.get("tool_use_id", "").startswith("srvtoolu_")
+                       and block["content"]["type"] in ("tool_search_tool_search_result", "tool_search_tool_result_error"),
+                       f"tool_search_tool_result block: {block}")
             else:
                 raise StreamRuleError(f"unknown block type {block['type']}")
             open_block = {**block}
@@ -113,7 +119,7 @@ def validate_stream(text: str) -> dict[str, Any]:
                    f"stop for block {data['index']} that is not open")
             if open_block["type"] == "thinking":
                 _check(signature_seen, "thinking block closed without a signature_delta")
-            if open_block["type"] == "tool_use":
+            if open_block["type"] in ("tool_use", "server_tool_use"):
                 value = json.loads("".join(json_parts))
                 _check(isinstance(value, dict), f"tool input is not an object: {value!r}")
                 open_block["input"] = value
