@@ -115,6 +115,17 @@ void bind_engine(py::module_ & m) {
             return out;
         }, py::arg("start") = 0);
 
+    // The engine's defaults are EngineOptions'; Python reads them from here instead of repeating them.
+    const pyllm::EngineOptions defaults;
+    py::dict engine_defaults;
+    engine_defaults["n_parallel"] = defaults.n_parallel;
+    engine_defaults["n_ctx"] = defaults.n_ctx;
+    engine_defaults["n_batch"] = defaults.n_batch;
+    engine_defaults["n_threads"] = defaults.n_threads;
+    engine_defaults["max_queued"] = defaults.max_queued;
+    engine_defaults["cache_ram_mib"] = defaults.cache_ram_mib;
+    m.attr("ENGINE_DEFAULTS") = engine_defaults;
+
     py::class_<Engine, std::shared_ptr<Engine>>(m, "Engine")
         .def(py::init([](std::shared_ptr<pyllm::Model> model, int n_parallel, int n_ctx, int n_batch, int n_threads,
                          int flash_attn, int max_queued, bool kv_unified, int64_t cache_ram_mib) {
@@ -130,9 +141,10 @@ void bind_engine(py::module_ & m) {
                  py::gil_scoped_release nogil;
                  return std::make_shared<Engine>(std::move(model), o);
              }),
-             py::arg("model"), py::arg("n_parallel") = 4, py::arg("n_ctx") = 0, py::arg("n_batch") = 512,
-             py::arg("n_threads") = 0, py::arg("flash_attn") = -1, py::arg("max_queued") = 64, py::arg("kv_unified") = true,
-             py::arg("cache_ram_mib") = 8192)
+             py::arg("model"), py::arg("n_parallel") = defaults.n_parallel, py::arg("n_ctx") = defaults.n_ctx,
+             py::arg("n_batch") = defaults.n_batch, py::arg("n_threads") = defaults.n_threads,
+             py::arg("flash_attn") = defaults.flash_attn, py::arg("max_queued") = defaults.max_queued,
+             py::arg("kv_unified") = defaults.kv_unified, py::arg("cache_ram_mib") = defaults.cache_ram_mib)
         .def(
             "submit",
             [](Engine & e, pyllm::ChatRequest request) {

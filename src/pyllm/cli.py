@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from pyllm import _core
 from pyllm._core import PyllmError
 from pyllm.default_model import DefaultModelMissingError, default_model_path
 from pyllm.model import Model
@@ -176,8 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="none: leave reasoning (tags included) in the content; auto/deepseek: split it out")
     srv.add_argument("-n", "--n-predict", type=int, default=-1, help="server-side cap on generated tokens (-1: none)")
     srv.add_argument("--max-queued", type=int, default=64, help="requests waiting for a slot before 429/529")
-    srv.add_argument("--cache-ram", type=int, default=8192, metavar="MIB",
-                     help="host memory for idle slots' KV cache (MiB; -1: no limit; 0: idle slots stay in the context)")
+    srv.add_argument("--cache-ram", type=int, metavar="MIB",
+                     help="host memory for idle slots' KV cache (MiB; -1: no limit; 0: idle slots stay in the context; "
+                          f"default {_core.ENGINE_DEFAULTS['cache_ram_mib']})")
     _add_device_arguments(srv)
     srv.add_argument("--embeddings", action="store_true",
                      help="serve POST /v1/embeddings (inputs up to -b tokens; a second context over the model)")

@@ -259,31 +259,29 @@ class Engine:
     raises :class:`pyllm.EngineOverloadedError`. ``cache_ram_mib`` is host memory for the
     KV of idle slots: when a task starts, idle slots are copied out of the context (every
     decode attends over all the cells in use) and a later prompt that continues one is
-    copied back; 0 keeps idle slots in the context, -1 sets no limit.
+    copied back; 0 keeps idle slots in the context, -1 sets no limit. An option left out
+    (or None) takes the native engine's default (``pyllm._core.ENGINE_DEFAULTS``).
     """
 
     def __init__(
         self,
         model: Model,
         *,
-        n_parallel: int = 4,
-        n_ctx: int = 0,
-        n_batch: int = 512,
-        n_threads: int = 0,
+        n_parallel: int | None = None,
+        n_ctx: int | None = None,
+        n_batch: int | None = None,
+        n_threads: int | None = None,
         flash_attn: bool | None = None,
-        max_queued: int = 64,
-        cache_ram_mib: int = 8192,
+        max_queued: int | None = None,
+        cache_ram_mib: int | None = None,
     ) -> None:
         self.model = model
+        options = {"n_parallel": n_parallel, "n_ctx": n_ctx, "n_batch": n_batch, "n_threads": n_threads,
+                   "max_queued": max_queued, "cache_ram_mib": cache_ram_mib}
         self._native = _core.Engine(
             model._native,
-            n_parallel=n_parallel,
-            n_ctx=n_ctx,
-            n_batch=n_batch,
-            n_threads=n_threads,
             flash_attn=-1 if flash_attn is None else int(flash_attn),
-            max_queued=max_queued,
-            cache_ram_mib=cache_ram_mib,
+            **{name: value for name, value in options.items() if value is not None},
         )
         self._bridge = AsyncBridge(self._native)
         self._embedder: Any = None  # made on the first embed(): a context of its own

@@ -51,7 +51,7 @@ class ServerConfig:
     reasoning_format: str = "auto"    # none: reasoning stays in the content, tags and all
     n_predict: int = -1               # server-side cap on generated tokens; -1: none
     max_queued: int = 64
-    cache_ram_mib: int = 8192         # host memory for idle slots' KV; 0: they stay in the context
+    cache_ram_mib: int | None = None  # host memory for idle slots' KV; 0: they stay in the context; None: the engine's default
     rpc: list[str] = field(default_factory=list)  # llama.cpp rpc-server host:port (RPC builds)
     api_keys: list[str] = field(default_factory=list)  # empty: no authentication
     max_body_bytes: int = 32 * 1024 * 1024
