@@ -1,6 +1,8 @@
 """Process-wide facts and settings of the native runtime."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from pyllm import _core
@@ -53,3 +55,20 @@ def add_rpc_servers(endpoints: list[str]) -> None:
     (llama-server's ``--rpc``). ValueError when this build has no RPC backend, or an address
     is malformed or refuses the connection."""
     _core.add_rpc_servers(list(endpoints))
+
+
+def llama_models_dir() -> Path:
+    """llama.cpp's ``models/`` folder (chat templates, vocab-only tokenizers) for the benchmarks:
+    ``$PYLLM_LLAMA_CPP_DIR/models`` when set, else the copy an installed wheel carries, else the
+    checkout's ``vendor/llama.cpp/models``."""
+    if os.environ.get("PYLLM_LLAMA_CPP_DIR"):
+        return Path(os.environ["PYLLM_LLAMA_CPP_DIR"]) / "models"
+    here = Path(__file__).resolve()
+    packaged = here.parent / "llama_models"
+    if (packaged / "templates").is_dir():
+        return packaged
+    for parent in here.parents:
+        candidate = parent / "vendor" / "llama.cpp" / "models"
+        if (candidate / "templates").is_dir():
+            return candidate
+    raise FileNotFoundError("llama.cpp's models/ folder not found: set PYLLM_LLAMA_CPP_DIR to a llama.cpp source tree")

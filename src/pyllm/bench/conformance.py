@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pyllm
+from pyllm.runtime import llama_models_dir
 from pyllm.parse import StreamEvent, StreamParser
 
-TEMPLATES_DIR_PARTS = ("vendor", "llama.cpp", "models")
 
 # fixture model (models[0]) -> template in llama.cpp's models/templates. Where llama.cpp has
 # none named after the model, the closest: the same family's template that renders the
@@ -114,12 +114,7 @@ PROMPT_MESSAGES = ({"role": "user", "content": "canitoolcall replay"},)
 
 
 def models_dir() -> Path:
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent.joinpath(*TEMPLATES_DIR_PARTS)
-        if (candidate / "templates").is_dir():
-            return candidate
-    raise FileNotFoundError("vendor/llama.cpp/models not found above " + str(here))
+    return llama_models_dir()
 
 
 @functools.lru_cache(maxsize=None)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyllm
+from pyllm.runtime import llama_models_dir
 from pyllm.parse import StreamParser
 
 TEMPLATE = "Qwen-Qwen3-0.6B.jinja"
@@ -109,7 +110,7 @@ FAMILIES = {
 
 
 def models_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / "vendor" / "llama.cpp" / "models"
+    return llama_models_dir()
 
 
 def make_parser(family: str = "hermes") -> StreamParser:
