@@ -42,6 +42,40 @@ std::string forced_call_grammar(const std::string & grammar, bool single_call) {
     return out;
 }
 
+// A prefill whose content opens the template's think block and leaves it open continues the
+// reasoning: templates would otherwise render it after a closed (empty) think block, and the
+// output would be parsed as content. Moves that text into the message's reasoning_content
+// (the template's own tag, learnt from a first rendering); true when it did.
+bool continues_reasoning(ChatInputs & in, const common_chat_params & rendered) {
+    // Some templates' tag carries the newline they render after it; the client's may not.
+    const std::string & open = rendered.thinking_start_tag;
+    const std::string tag = open.substr(0, open.find_last_not_of(" \t\r\n") + 1);
+    if (tag.empty()) return false;
+    common_json messages;
+    try {
+        messages = common_json::parse(in.messages_json);
+    } catch (const std::exception &) {
+        return false;
+    }
+    if (!messages.is_array() || messages.empty()) return false;
+    auto & last = messages.back();
+    if (!last.is_object() || !last.contains("content") || !last["content"].is_string()) return false;
+    if (last.contains("reasoning_content") && !last["reasoning_content"].is_null()) return false;
+    std::string content = last["content"].get<std::string>();
+    const size_t start = content.find_first_not_of(" \t\r\n");
+    if (start == std::string::npos || content.compare(start, tag.size(), tag) != 0) return false;
+    for (const auto & close : rendered.thinking_end_tags) {
+        if (!close.empty() && content.find(close, start) != std::string::npos) return false;
+    }
+    std::string reasoning = content.substr(start + tag.size());
+    const size_t first = reasoning.find_first_not_of('\n');
+    reasoning.erase(0, first == std::string::npos ? reasoning.size() : first);
+    last["reasoning_content"] = reasoning;
+    last["content"] = "";
+    in.messages_json = messages.dump();
+    return true;
+}
+
 }  // namespace
 
 parse::ChatOutputFormat render_chat(const Model & model, const ChatRequest & request) {
@@ -84,6 +118,7 @@ parse::ChatOutputFormat render_chat(const Model & model, const ChatRequest & req
         in.tool_choice = COMMON_CHAT_TOOL_CHOICE_AUTO;
     }
     f.params = model.render_chat(in);
+    if (in.continue_final_message && continues_reasoning(in, f.params)) f.params = model.render_chat(in);
     if (f.generic_tool_calls) {
         try {
             parse::set_generic_tool_grammar(f.params, f.tools, f.tool_call_required, request.parallel_tool_calls);

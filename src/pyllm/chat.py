@@ -15,7 +15,6 @@ from pyllm import _core
 from pyllm.model import Model
 
 
-_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
 def _is_empty_assistant(message: Mapping[str, Any]) -> bool:
@@ -27,19 +26,6 @@ def _is_empty_assistant(message: Mapping[str, Any]) -> bool:
         and not message.get("reasoning_content")
         and not message.get("reasoning")
     )
-
-
-def _open_think_as_reasoning(prefill: dict[str, Any]) -> None:
-    """A prefill whose content opens a think block and leaves it open continues the reasoning:
-    templates would otherwise render the text after a closed (empty) think block, and the
-    output would be parsed as content."""
-    content = prefill.get("content")
-    if not isinstance(content, str) or prefill.get("reasoning_content"):
-        return
-    stripped = content.lstrip()
-    if stripped.startswith(_THINK_OPEN) and _THINK_CLOSE not in stripped:
-        prefill["reasoning_content"] = stripped[len(_THINK_OPEN):].lstrip("\n")
-        prefill["content"] = ""
 
 
 def sampling_params(**params: Any) -> _core.SamplingParams:
@@ -105,9 +91,6 @@ def _normalized(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             m["reasoning_content"] = m.pop("reasoning")
     if messages and _is_empty_assistant(messages[-1]):
         messages.pop()
-    prefill = bool(messages) and messages[-1].get("role") == "assistant"
-    if prefill:
-        _open_think_as_reasoning(messages[-1])
     return messages
 
 

@@ -246,4 +246,4 @@ def _template_thinks(model: Any) -> bool:
         off = render_chat_format(model, probe, enable_thinking=False)
     except _core.ChatTemplateError:
         return False
-    return on.prompt != off.prompt or "<think>" in on.generation_prompt
+    return on.prompt != off.prompt or bool(on.thinking_start_tag and on.thinking_start_tag in on.generation_prompt)
