@@ -74,7 +74,8 @@ void bind_parse(py::module_ & m) {
         .def(py::init([](const pyllm::Model & model, std::string messages_json, std::string tools_json,
                          std::optional<bool> enable_thinking, bool extract_reasoning, bool parallel_tool_calls,
                          const std::string & tool_choice, bool continue_final_message, std::string json_schema,
-                         std::map<std::string, std::string> template_kwargs) {
+                         std::map<std::string, std::string> template_kwargs,
+                         std::map<std::string, std::string> tool_input_grammars) {
                  pyllm::ChatInputs in;
                  in.messages_json = std::move(messages_json);
                  in.tools_json = std::move(tools_json);
@@ -118,7 +119,8 @@ void bind_parse(py::module_ & m) {
                      f->params = model.render_chat(in);
                      if (f->generic_tool_calls) {
                          try {
-                             set_generic_tool_grammar(f->params, f->tools, f->tool_call_required, parallel_tool_calls);
+                             set_generic_tool_grammar(f->params, f->tools, f->tool_call_required, parallel_tool_calls,
+                                                      tool_input_grammars);
                          } catch (const std::invalid_argument & e) {
                              throw pyllm::InvalidRequestError(e.what());
                          }
@@ -130,7 +132,8 @@ void bind_parse(py::module_ & m) {
              py::arg("model"), py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
              py::arg("extract_reasoning"), py::arg("parallel_tool_calls"), py::arg("tool_choice") = "auto",
              py::arg("continue_final_message") = false, py::arg("json_schema") = "",
-             py::arg("template_kwargs") = std::map<std::string, std::string>{})
+             py::arg("template_kwargs") = std::map<std::string, std::string>{},
+             py::arg("tool_input_grammars") = std::map<std::string, std::string>{})
         .def_property_readonly("prompt", [](const ChatOutputFormat & f) { return to_py_str(f.params.prompt); })
         .def_property_readonly("generation_prompt",
                                [](const ChatOutputFormat & f) { return to_py_str(f.params.generation_prompt); })

@@ -15,6 +15,7 @@
 #include "protocol/openai_chat_encoder.h"
 #include "protocol/openai_completion_processor.h"
 #include "protocol/processor_handle.h"
+#include "protocol/responses_encoder.h"
 
 namespace py = pybind11;
 using pyllm::parse::ChatOutputFormat;
@@ -111,4 +112,21 @@ void bind_protocol(py::module_ & m) {
         py::arg("output_format"), py::arg("message_id"), py::arg("model"), py::arg("stream"),
         py::arg("stop_sequences") = std::vector<std::string>{},
         "Anthropic Messages API output: complete SSE frames when streaming, else one Message JSON at finish.");
+
+    m.def(
+        "responses_processor",
+        [](const ChatOutputFormat & format, std::string response_id, std::string model, int64_t created_at,
+           bool stream, std::string request_fields,
+           const std::vector<std::tuple<std::string, bool, std::string, std::string>> & tools) {
+            pyllm::protocol::ResponsesOptions options{std::move(response_id), std::move(model), created_at, stream,
+                                                      std::move(request_fields), {}};
+            for (const auto & [flat_name, custom, ns, name] : tools) options.tools.push_back({flat_name, custom, ns, name});
+            return chat_processor(format, std::make_unique<pyllm::protocol::ResponsesEncoder>(std::move(options)));
+        },
+        py::arg("output_format"), py::arg("response_id"), py::arg("model"), py::arg("created_at"), py::arg("stream"),
+        py::arg("request_fields") = "",
+        py::arg("tools") = std::vector<std::tuple<std::string, bool, std::string, std::string>>{},
+        "OpenAI Responses API output: complete SSE frames with sequence numbers when streaming, else one "
+        "Response JSON at finish. request_fields: the echoed request members as JSON without braces; tools: "
+        "(name the template knows, custom, namespace, name) per tool.");
 }

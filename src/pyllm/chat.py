@@ -53,10 +53,13 @@ def render_chat_format(
     tool_choice: str = "auto",
     json_schema: Mapping[str, Any] | None = None,
     template_kwargs: Mapping[str, Any] | None = None,
+    tool_input_grammars: Mapping[str, str] | None = None,
 ) -> _core.ChatOutputFormat:
     """Render one chat request. A trailing assistant message is a prefill that the output
     continues (thinking templates included); an empty trailing assistant message is dropped.
-    ``tool_choice``: ``auto``, ``none`` or ``required`` (a grammar forces a call)."""
+    ``tool_choice``: ``auto``, ``none`` or ``required`` (a grammar forces a call).
+    ``tool_input_grammars``: tool name -> GBNF for the escaped text of its string argument
+    ``input`` (freeform tools; applied where the tools are described in the prompt)."""
     messages = [dict(m) for m in messages]
     for m in messages:
         # Templates read reasoning_content; some clients send the vLLM/Ollama name.
@@ -78,6 +81,7 @@ def render_chat_format(
         continue_final_message=prefill,
         json_schema=json.dumps(json_schema) if json_schema else "",
         template_kwargs={k: json.dumps(v) for k, v in (template_kwargs or {}).items()},
+        tool_input_grammars=dict(tool_input_grammars or {}),
     )
 
 

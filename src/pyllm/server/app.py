@@ -55,6 +55,9 @@ class ServerConfig:
     metrics: bool = False             # serve GET /metrics
     log_format: str = "text"          # text | json
     shutdown_grace: float = 5.0       # seconds running requests get to finish on SIGINT/SIGTERM
+    responses_store_entries: int = 1000          # Responses API: stored responses at most
+    responses_store_bytes: int = 256 * 2**20     # ... their size at most
+    responses_store_ttl: float = 3600.0          # ... seconds each is kept; 0: until pushed out
 
 
 class ServerState:
@@ -157,7 +160,7 @@ async def _health(request: Request) -> Response:
 
 def create_app(config: ServerConfig | None = None, *, state: ServerState | None = None) -> Starlette:
     """The ASGI app. Pass a config (the model is loaded now) or an already built state."""
-    from pyllm.server import anthropic, openai  # noqa: PLC0415 - API modules import this one
+    from pyllm.server import anthropic, openai, responses  # noqa: PLC0415 - API modules import this one
     from pyllm.server.middleware import ServingMiddleware  # noqa: PLC0415
 
     state = state or ServerState(config or ServerConfig())
@@ -174,6 +177,7 @@ def create_app(config: ServerConfig | None = None, *, state: ServerState | None 
         *([Route("/metrics", _metrics, methods=["GET"])] if state.config.metrics else []),
         *openai.routes(state),
         *anthropic.routes(state),
+        *responses.routes(state),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=openai.exception_handlers())
     app.state.pyllm = state
