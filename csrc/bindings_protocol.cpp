@@ -117,16 +117,19 @@ void bind_protocol(py::module_ & m) {
         "responses_processor",
         [](const ChatOutputFormat & format, std::string response_id, std::string model, int64_t created_at,
            bool stream, std::string request_fields,
-           const std::vector<std::tuple<std::string, bool, std::string, std::string>> & tools) {
+           const std::vector<std::tuple<std::string, bool, std::string, std::string>> & tools,
+           bool reasoning_summary) {
             pyllm::protocol::ResponsesOptions options{std::move(response_id), std::move(model), created_at, stream,
-                                                      std::move(request_fields), {}};
+                                                      std::move(request_fields), {}, reasoning_summary};
             for (const auto & [flat_name, custom, ns, name] : tools) options.tools.push_back({flat_name, custom, ns, name});
             return chat_processor(format, std::make_unique<pyllm::protocol::ResponsesEncoder>(std::move(options)));
         },
         py::arg("output_format"), py::arg("response_id"), py::arg("model"), py::arg("created_at"), py::arg("stream"),
         py::arg("request_fields") = "",
         py::arg("tools") = std::vector<std::tuple<std::string, bool, std::string, std::string>>{},
+        py::arg("reasoning_summary") = false,
         "OpenAI Responses API output: complete SSE frames with sequence numbers when streaming, else one "
         "Response JSON at finish. request_fields: the echoed request members as JSON without braces; tools: "
-        "(name the template knows, custom, namespace, name) per tool.");
+        "(name the template knows, custom, namespace, name) per tool; reasoning_summary: reasoning items "
+        "carry their text as the summary too.");
 }

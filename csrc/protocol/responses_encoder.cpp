@@ -109,7 +109,13 @@ std::string ResponsesEncoder::item_json(const Item & item, bool done) const {
     append_json_string(data, item.id);
     switch (item.type) {
         case ItemType::reasoning:
-            data += ",\"type\":\"reasoning\",\"summary\":[],\"content\":[";
+            data += ",\"type\":\"reasoning\",\"summary\":[";
+            if (done && options_.reasoning_summary) {
+                data += "{\"type\":\"summary_text\",\"text\":";
+                append_json_string(data, item.text);
+                data += '}';
+            }
+            data += "],\"content\":[";
             if (done) {
                 data += "{\"type\":\"reasoning_text\",\"text\":";
                 append_json_string(data, item.text);
@@ -215,6 +221,11 @@ void ResponsesEncoder::open_item(Item item, std::vector<std::string> & out) {
                                              : R"({"type":"reasoning_text","text":""})";
         send("response.content_part.added", std::move(body), out);
     }
+    if (it.type == ItemType::reasoning && options_.reasoning_summary) {
+        send("response.reasoning_summary_part.added",
+             ",\"item_id\":" + json_string(it.id) + where + R"(,"summary_index":0,"part":{"type":"summary_text","text":""})",
+             out);
+    }
 }
 
 void ResponsesEncoder::close_item(std::vector<std::string> & out) {
@@ -226,9 +237,9 @@ void ResponsesEncoder::close_item(std::vector<std::string> & out) {
         // Not the {"input": "..."} shape (a template's own call syntax may differ): the
         // input is the "input" string if the arguments hold one, else the arguments as written.
         std::string input = it.text;
-        auto value = common_json::parse(it.text, nullptr, false);
-        if (!value.is_discarded() && value.is_object() && value.contains("input") && value["input"].is_string()) {
-            input = value["input"].get<std::string>();
+        const common_json value = common_json::parse_no_throw(it.text);
+        if (!value.is_discarded() && value.is_object() && value.contains("input") && value.at("input").is_string()) {
+            input = value.at("input").get<std::string>();
         }
         if (input.size() > it.input.size() && input.compare(0, it.input.size(), it.input) == 0 && options_.stream) {
             send("response.custom_tool_call_input.delta",
@@ -248,6 +259,13 @@ void ResponsesEncoder::close_item(std::vector<std::string> & out) {
             send("response.content_part.done",
                  where + ",\"content_index\":0,\"part\":{\"type\":\"reasoning_text\",\"text\":" + json_string(it.text) + "}",
                  out);
+            if (options_.reasoning_summary) {
+                send("response.reasoning_summary_text.done",
+                     where + ",\"summary_index\":0,\"text\":" + json_string(it.text), out);
+                send("response.reasoning_summary_part.done",
+                     where + ",\"summary_index\":0,\"part\":{\"type\":\"summary_text\",\"text\":" + json_string(it.text) + "}",
+                     out);
+            }
             break;
         case ItemType::message:
             send("response.output_text.done",
@@ -291,11 +309,15 @@ void ResponsesEncoder::append_text(ItemType type, const std::string & text, std:
     Item & it = items_.back();
     it.text += delta;
     if (!options_.stream) return;
+    const std::string where = ",\"item_id\":" + json_string(it.id) + ",\"output_index\":" +
+                              std::to_string(items_.size() - 1);
+    const std::string delta_json = json_string(delta);
     send(type == ItemType::message ? "response.output_text.delta" : "response.reasoning_text.delta",
-         ",\"item_id\":" + json_string(it.id) + ",\"output_index\":" + std::to_string(items_.size() - 1) +
-             ",\"content_index\":0,\"delta\":" + json_string(delta) +
-             (type == ItemType::message ? ",\"logprobs\":[]" : ""),
+         where + ",\"content_index\":0,\"delta\":" + delta_json + (type == ItemType::message ? ",\"logprobs\":[]" : ""),
          out);
+    if (type == ItemType::reasoning && options_.reasoning_summary) {
+        send("response.reasoning_summary_text.delta", where + ",\"summary_index\":0,\"delta\":" + delta_json, out);
+    }
 }
 
 void ResponsesEncoder::append_arguments(const std::string & fragment, std::vector<std::string> & out) {

@@ -33,6 +33,9 @@ struct ResponsesOptions {
     // temperature, ...), as JSON object members without the braces: the encoder splices them in.
     std::string request_fields;
     std::vector<ResponsesTool> tools;
+    // reasoning.summary was asked for: a local model has no summarizer, so the reasoning
+    // item's summary is its whole text (clients such as Codex show only summaries).
+    bool reasoning_summary = false;
 };
 
 class ResponsesEncoder : public StreamEncoder {

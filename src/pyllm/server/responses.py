@@ -88,7 +88,7 @@ def routes(state: Any) -> list[Route]:
         )
         processor = _core.responses_processor(
             output_format, response_id, req.model or state.model_name, int(time.time()), req.stream,
-            echo_members(req.echo), req.tools.entries)
+            echo_members(req.echo), req.tools.entries, req.echo["reasoning"]["summary"] is not None)
         return state.engine.submit_chat(output_format, processor, max_tokens=state.max_tokens(req.max_output_tokens),
                                         **req.sampling)
 

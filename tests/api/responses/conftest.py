@@ -58,6 +58,8 @@ def validate_stream(text: str) -> dict[str, Any]:
     open_item: dict[str, Any] | None = None
     part_open = text_done = False
     accumulated = ""
+    summary: str | None = None
+    summary_open = summary_done = False
     skeleton: dict[str, Any] | None = None
     final: dict[str, Any] | None = None
     for n, (event, data) in enumerate(frames):
@@ -99,12 +101,13 @@ def validate_stream(text: str) -> dict[str, Any]:
             if kind == "message":
                 _check(item["role"] == "assistant", "message role")
             if kind == "reasoning":
-                _check(item["summary"] == [], "reasoning summary not empty")
+                _check(item["summary"] == [], "added reasoning item with a summary")
             if kind == "function_call":
                 _check(item["arguments"] == "" and item["call_id"] and item["name"], f"function_call placeholder {item}")
             if kind == "custom_tool_call":
                 _check(item["input"] == "" and item["call_id"] and item["name"], f"custom_tool_call placeholder {item}")
             open_item, accumulated, part_open, text_done = item, "", False, False
+            summary, summary_open, summary_done = None, False, False
             continue
         _check(open_item is not None, f"{event} with no open item")
         assert open_item is not None
@@ -116,6 +119,23 @@ def validate_stream(text: str) -> dict[str, Any]:
             _check(data["part"]["text"] == "", f"part placeholder {data['part']}")
             _check(data["part"]["type"] == ("output_text" if kind == "message" else "reasoning_text"), "part type")
             part_open = True
+        elif event.startswith("response.reasoning_summary_"):
+            # Asked-for summaries: one part (index 0) beside the content, same text.
+            _check(kind == "reasoning" and data["summary_index"] == 0, f"{event} in a {kind} item")
+            if event == "response.reasoning_summary_part.added":
+                _check(summary is None and data["part"] == {"type": "summary_text", "text": ""}, event)
+                summary, summary_open = "", True
+            elif event == "response.reasoning_summary_text.delta":
+                _check(summary_open and not summary_done and data["delta"], event)
+                summary += data["delta"]
+            elif event == "response.reasoning_summary_text.done":
+                _check(summary_open and data["text"] == summary, f"{event} text != deltas")
+                summary_done = True
+            elif event == "response.reasoning_summary_part.done":
+                _check(summary_done and data["part"] == {"type": "summary_text", "text": summary}, event)
+                summary_open = False
+            else:
+                raise StreamRuleError(f"unknown event {event}")
         elif event in DELTA_OF_ITEM:
             _check(DELTA_OF_ITEM[event] == kind, f"{event} in a {kind} item")
             _check(not text_done, f"{event} after its done event")
@@ -145,6 +165,9 @@ def validate_stream(text: str) -> dict[str, Any]:
                                             "logprobs": []}], f"message content {item['content']}")
             elif kind == "reasoning":
                 _check(item["content"] == [{"type": "reasoning_text", "text": accumulated}], "reasoning content")
+                _check(not summary_open, "reasoning item done with its summary part open")
+                _check(item["summary"] == ([] if summary is None else [{"type": "summary_text", "text": summary}]),
+                       f"reasoning summary {item['summary']}")
             elif kind == "function_call":
                 _check(item["arguments"] == (accumulated or "{}"), "function_call arguments")
             else:

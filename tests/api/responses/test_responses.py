@@ -76,6 +76,15 @@ def test_reasoning_is_a_reasoning_item_on_a_thinking_template(qwen3):
         assert 0 < r["usage"]["output_tokens_details"]["reasoning_tokens"] < r["usage"]["output_tokens"]
 
 
+def test_asked_for_summary_is_the_reasoning_text(qwen3):
+    body = {"model": "m", "input": "Say hello", "max_output_tokens": 40, "reasoning": {"summary": "auto"},
+            "grammar": 'root ::= "<think>\\nGreet.\\n</think>\\n\\nHello"'}
+    for r in (qwen3.create(body), qwen3.stream(body)):
+        reasoning = r["output"][0]
+        assert reasoning["summary"] == [{"type": "summary_text", "text": reasoning["content"][0]["text"]}]
+        assert "Greet." in reasoning["summary"][0]["text"]
+
+
 def test_reasoning_effort_none_turns_thinking_off(qwen3):
     r = qwen3.create({"model": "m", "input": "hi", "max_output_tokens": 8, "temperature": 0,
                       "reasoning": {"effort": "none"}})
