@@ -30,6 +30,7 @@ from pyllm.server.streaming import Interrupted, collect, sse_response
 
 _PING = ": ping\n\n"  # an SSE comment: clients skip it, proxies see traffic
 _FINAL_EVENTS = ("event: response.completed\n", "event: response.incomplete\n")
+_RESPONSE_MEMBER = ',"response":'
 
 
 def _request_error(e: RequestError) -> JSONResponse:
@@ -63,7 +64,9 @@ class _StreamFrames:
     def frame(self, payload: str) -> str:
         self.sent += 1
         if payload.startswith(_FINAL_EVENTS):
-            self.keep(payload[payload.index("data: ") + 6:].rstrip("\n"))
+            # The final event is {"type":..,"sequence_number":..,"response":{...}}: keep the Response.
+            data = payload[payload.index("data: ") + 6:].rstrip("\n")
+            self.keep(data[data.index(_RESPONSE_MEMBER) + len(_RESPONSE_MEMBER):-1])
         return payload
 
     def error_frame(self, e: Exception) -> str:
