@@ -74,7 +74,8 @@ void bind_parse(py::module_ & m) {
         .def(py::init([](const pyllm::Model & model, std::string messages_json, std::string tools_json,
                          std::optional<bool> enable_thinking, bool extract_reasoning, bool parallel_tool_calls,
                          std::string tool_choice, bool continue_final_message, std::string json_schema,
-                         std::map<std::string, std::string> template_kwargs) {
+                         std::map<std::string, std::string> template_kwargs,
+                         std::map<std::string, std::string> tool_input_grammars) {
                  pyllm::ChatRequest r;
                  r.messages_json = std::move(messages_json);
                  r.tools_json = std::move(tools_json);
@@ -85,13 +86,15 @@ void bind_parse(py::module_ & m) {
                  r.continue_final_message = continue_final_message;
                  r.json_schema = std::move(json_schema);
                  r.template_kwargs = std::move(template_kwargs);
+                 r.tool_input_grammars = std::move(tool_input_grammars);
                  py::gil_scoped_release nogil;
                  return std::make_shared<ChatOutputFormat>(pyllm::render_chat(model, r));
              }),
              py::arg("model"), py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
              py::arg("extract_reasoning"), py::arg("parallel_tool_calls"), py::arg("tool_choice") = "auto",
              py::arg("continue_final_message") = false, py::arg("json_schema") = "",
-             py::arg("template_kwargs") = std::map<std::string, std::string>{})
+             py::arg("template_kwargs") = std::map<std::string, std::string>{},
+             py::arg("tool_input_grammars") = std::map<std::string, std::string>{})
         .def_property_readonly("prompt", [](const ChatOutputFormat & f) { return to_py_str(f.params.prompt); })
         .def_property_readonly("generation_prompt",
                                [](const ChatOutputFormat & f) { return to_py_str(f.params.generation_prompt); })

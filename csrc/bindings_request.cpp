@@ -31,7 +31,8 @@ void bind_request(py::module_ & m) {
         .value("events", Protocol::events)
         .value("openai_chat", Protocol::openai_chat)
         .value("openai_completion", Protocol::openai_completion)
-        .value("anthropic", Protocol::anthropic);
+        .value("anthropic", Protocol::anthropic)
+        .value("responses", Protocol::responses);
 
     py::class_<SamplingParams> sampling(m, "SamplingParams",
                                         "Sampling and limits of one request; the defaults are the engine's.");
@@ -66,6 +67,9 @@ void bind_request(py::module_ & m) {
         .def_readwrite("stream", &OutputSpec::stream)
         .def_readwrite("include_usage", &OutputSpec::include_usage)
         .def_readwrite("reasoning_field", &OutputSpec::reasoning_field)
+        .def_readwrite("request_fields", &OutputSpec::request_fields)
+        .def_readwrite("responses_tools", &OutputSpec::responses_tools)
+        .def_readwrite("reasoning_summary", &OutputSpec::reasoning_summary)
         .def_readwrite("tool_search", &OutputSpec::tool_search);
 
     py::class_<ChatRequest> request(m, "ChatRequest",
@@ -81,6 +85,7 @@ void bind_request(py::module_ & m) {
         .def_readwrite("continue_final_message", &ChatRequest::continue_final_message)
         .def_readwrite("json_schema", &ChatRequest::json_schema)
         .def_readwrite("template_kwargs", &ChatRequest::template_kwargs)
+        .def_readwrite("tool_input_grammars", &ChatRequest::tool_input_grammars)
         .def_readwrite("prompt_text", &ChatRequest::prompt_text)
         .def_readwrite("prompt_tokens", &ChatRequest::prompt_tokens)
         .def_readwrite("sampling", &ChatRequest::sampling)

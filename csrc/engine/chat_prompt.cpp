@@ -121,7 +121,8 @@ parse::ChatOutputFormat render_chat(const Model & model, const ChatRequest & req
     if (in.continue_final_message && continues_reasoning(in, f.params)) f.params = model.render_chat(in);
     if (f.generic_tool_calls) {
         try {
-            parse::set_generic_tool_grammar(f.params, f.tools, f.tool_call_required, request.parallel_tool_calls);
+            parse::set_generic_tool_grammar(f.params, f.tools, f.tool_call_required, request.parallel_tool_calls,
+                                            request.tool_input_grammars);
         } catch (const std::invalid_argument & e) {
             throw InvalidRequestError(e.what());
         }

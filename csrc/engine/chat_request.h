@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -53,6 +54,7 @@ enum class Protocol {
     openai_chat,        // chat.completion(.chunk), SSE-framed when streaming
     openai_completion,  // text_completion, SSE-framed when streaming
     anthropic,          // Messages API: SSE frames when streaming, else one Message
+    responses,          // Responses API: SSE frames with sequence numbers, else one Response
 };
 
 struct OutputSpec {
@@ -64,6 +66,12 @@ struct OutputSpec {
     bool include_usage = false;                        // OpenAI stream_options.include_usage
     std::string reasoning_field = "reasoning_content";  // OpenAI: or "reasoning" (vLLM / Ollama)
     std::string tool_search;  // Anthropic: the search tools and deferred tools (protocol/tool_search.h)
+    // Responses: the request members every Response echoes (JSON members without braces);
+    // per tool (name the template knows, custom, namespace, name); whether reasoning items
+    // carry their text as the summary too.
+    std::string request_fields;
+    std::vector<std::tuple<std::string, bool, std::string, std::string>> responses_tools;
+    bool reasoning_summary = false;
 };
 
 struct ChatRequest {
@@ -77,6 +85,9 @@ struct ChatRequest {
     bool continue_final_message = false;  // the last message is a prefill the output continues
     std::string json_schema;    // response_format: the answer's JSON schema
     std::map<std::string, std::string> template_kwargs;  // values as JSON text
+    // Tool name -> GBNF for the text of its string argument `input` (Responses freeform
+    // tools; applied where the tools are described in the prompt).
+    std::map<std::string, std::string> tool_input_grammars;
     // ...or a raw prompt: text (tokenized with BOS, special tokens parsed) or token ids.
     std::string prompt_text;
     std::vector<llama_token> prompt_tokens;

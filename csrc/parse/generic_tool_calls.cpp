@@ -67,6 +67,25 @@ std::string call_text(const json & call) {
            arguments.dump() + "}\n" + kCallEnd;
 }
 
+// Adds GBNF rules written one per line ("name ::= body"); returns the first rule's name.
+std::string add_gbnf_rules(const common_grammar_builder & builder, const std::string & gbnf, const std::string & tool) {
+    std::string entry;
+    size_t start = 0;
+    while (start < gbnf.size()) {
+        size_t end = gbnf.find('\n', start);
+        if (end == std::string::npos) end = gbnf.size();
+        const std::string line = gbnf.substr(start, end - start);
+        start = end + 1;
+        if (line.empty()) continue;
+        const size_t sep = line.find(" ::= ");
+        if (sep == std::string::npos) throw std::invalid_argument("tool '" + tool + "': malformed input grammar");
+        const std::string name = builder.add_rule(line.substr(0, sep), line.substr(sep + 5));
+        if (entry.empty()) entry = name;
+    }
+    if (entry.empty()) throw std::invalid_argument("tool '" + tool + "': empty input grammar");
+    return entry;
+}
+
 }  // namespace
 
 json describe_tools_in_messages(const json & messages, const std::vector<common_chat_tool> & tools) {
@@ -115,7 +134,7 @@ json describe_tools_in_messages(const json & messages, const std::vector<common_
 }
 
 void set_generic_tool_grammar(common_chat_params & params, const std::vector<common_chat_tool> & tools,
-                              bool required, bool parallel) {
+                              bool required, bool parallel, const std::map<std::string, std::string> & input_grammars) {
     std::vector<common_chat_schema_document> schemas;
     for (const auto & tool : tools) {
         try {
@@ -128,6 +147,14 @@ void set_generic_tool_grammar(common_chat_params & params, const std::vector<com
         std::string alternatives;
         for (size_t i = 0; i < tools.size(); i++) {
             const std::string name = json(tools[i].name).dump();
+            const auto input = input_grammars.find(tools[i].name);
+            if (input != input_grammars.end()) {
+                const std::string entry = add_gbnf_rules(builder, input->second, tools[i].name);
+                alternatives += (i ? " | " : "") +
+                                gbnf_format_literal("{\"name\": " + name + ", \"arguments\": {\"input\": \"") + " " +
+                                entry + " " + gbnf_format_literal("\"}}");
+                continue;
+            }
             const std::string args = builder.add_schema("tool-" + std::to_string(i) + "-args", *schemas[i].root);
             alternatives += (i ? " | " : "") + gbnf_format_literal("{\"name\": " + name + ", \"arguments\": ") +
                             " " + args + " \"}\"";

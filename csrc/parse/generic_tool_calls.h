@@ -8,7 +8,9 @@
 // call is required) and the native Hermes module parses.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "chat.h"
@@ -23,9 +25,13 @@ common_json describe_tools_in_messages(const common_json & messages, const std::
 
 // Sets the grammar that admits only well-formed calls to declared tools, with arguments
 // matching each tool's schema: from the first token when `required`, else once the model
-// writes the start marker. Throws std::invalid_argument for a schema it cannot compile.
+// writes the start marker. A tool named in `input_grammars` (a freeform tool) takes the
+// arguments {"input": "<string>"} instead, the string's escaped text matching that GBNF
+// (one rule per line; the first is the entry). Throws std::invalid_argument for a schema
+// it cannot compile.
 void set_generic_tool_grammar(common_chat_params & params, const std::vector<common_chat_tool> & tools,
-                              bool required, bool parallel);
+                              bool required, bool parallel,
+                              const std::map<std::string, std::string> & input_grammars = {});
 
 // Reasoning and content as the rendered template lays them out, calls in the Hermes form.
 std::unique_ptr<FormatParser> make_generic_tool_parser(const common_chat_params & params,

@@ -6,6 +6,7 @@
 #include "protocol/events_encoder.h"
 #include "protocol/openai_chat_encoder.h"
 #include "protocol/openai_completion_processor.h"
+#include "protocol/responses_encoder.h"
 
 namespace pyllm::protocol {
 
@@ -25,6 +26,14 @@ std::unique_ptr<StreamEncoder> chat_encoder(const OutputSpec & spec, const std::
                 throw InvalidRequestError(e.what());
             }
             return std::make_unique<AnthropicEncoder>(std::move(options));
+        }
+        case Protocol::responses: {
+            ResponsesOptions options{spec.id, spec.model, spec.created, spec.stream, spec.request_fields, {},
+                                     spec.reasoning_summary};
+            for (const auto & [flat_name, custom, ns, name] : spec.responses_tools) {
+                options.tools.push_back({flat_name, custom, ns, name});
+            }
+            return std::make_unique<ResponsesEncoder>(std::move(options));
         }
         case Protocol::text:
         case Protocol::openai_completion: break;

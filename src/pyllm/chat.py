@@ -58,12 +58,15 @@ def chat_request(
     tool_choice: str = "auto",
     json_schema: Mapping[str, Any] | None = None,
     template_kwargs: Mapping[str, Any] | None = None,
+    tool_input_grammars: Mapping[str, str] | None = None,
     sampling: _core.SamplingParams | None = None,
     output: _core.OutputSpec | None = None,
 ) -> _core.ChatRequest:
     """One conversation as a native request. A trailing assistant message is a prefill that
     the output continues (thinking templates included); an empty trailing assistant message
-    is dropped. ``tool_choice``: ``auto``, ``none`` or ``required`` (a grammar forces a call)."""
+    is dropped. ``tool_choice``: ``auto``, ``none`` or ``required`` (a grammar forces a call).
+    ``tool_input_grammars``: tool name -> GBNF for the escaped text of its string argument
+    ``input`` (freeform tools; applied where the tools are described in the prompt)."""
     messages = _normalized(messages)
     request = _core.ChatRequest(
         messages_json=json.dumps(messages),
@@ -75,6 +78,7 @@ def chat_request(
         continue_final_message=bool(messages) and messages[-1].get("role") == "assistant",
         json_schema=json.dumps(json_schema) if json_schema else "",
         template_kwargs={k: json.dumps(v) for k, v in (template_kwargs or {}).items()},
+        tool_input_grammars=dict(tool_input_grammars or {}),
     )
     if sampling is not None:
         request.sampling = sampling
@@ -106,7 +110,7 @@ def render_chat_format(
     return _core.ChatOutputFormat(
         model._native, r.messages_json, r.tools_json, r.enable_thinking, r.extract_reasoning,
         r.parallel_tool_calls, tool_choice=r.tool_choice, continue_final_message=r.continue_final_message,
-        json_schema=r.json_schema, template_kwargs=r.template_kwargs)
+        json_schema=r.json_schema, template_kwargs=r.template_kwargs, tool_input_grammars=r.tool_input_grammars)
 
 
 class ChatEvents:

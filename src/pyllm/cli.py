@@ -101,6 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_size, request_timeout=args.request_timeout, metrics=args.metrics,
         log_format=args.log_format, shutdown_grace=args.shutdown_grace,
         embeddings=args.embeddings, pooling=args.pooling,
+        responses_store_entries=args.responses_store_entries,
+        responses_store_bytes=args.responses_store_mib * 2**20, responses_store_ttl=args.responses_store_ttl,
     )
     try:
         serve(config, args.host, args.port)
@@ -200,6 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_argument("--shutdown-grace", type=float, default=5.0, metavar="SECONDS",
                      help="on SIGINT/SIGTERM, time running requests get to finish before they are ended "
                           "with an error event")
+    store = srv.add_argument_group("Responses API store (previous_response_id, GET /v1/responses/{id})")
+    store.add_argument("--responses-store-entries", type=int, default=1000, metavar="N",
+                       help="responses kept at most; the oldest go first (0: keep none)")
+    store.add_argument("--responses-store-mib", type=int, default=256, metavar="MIB",
+                       help="memory the kept responses may use")
+    store.add_argument("--responses-store-ttl", type=float, default=3600, metavar="SECONDS",
+                       help="how long a response is kept (0: until pushed out)")
     srv.set_defaults(run=_serve)
 
     launch = sub.add_parser(

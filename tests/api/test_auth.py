@@ -19,6 +19,7 @@ OPENAI_ROUTES = [
     ("GET", "/v1/models", None), ("GET", "/models", None), ("GET", "/props", None), ("GET", "/metrics", None),
     ("POST", "/tokenize", {"content": "Hi"}), ("POST", "/detokenize", {"tokens": [1]}),
     ("POST", "/apply-template", CHAT), ("GET", "/v1/nope", None),
+    ("POST", "/v1/responses", {"model": "any", "input": "Hi", "max_output_tokens": 2}),
 ]
 ANTHROPIC_ROUTES = [
     ("POST", "/v1/messages", MESSAGES), ("POST", "/v1/messages?beta=true", MESSAGES),

@@ -61,6 +61,9 @@ class ServerConfig:
     shutdown_grace: float = 5.0       # seconds running requests get to finish on SIGINT/SIGTERM
     embeddings: bool = False          # serve POST /v1/embeddings (a second context over the model)
     pooling: str | None = None        # mean | cls | last | rank; None: the model's own, else mean
+    responses_store_entries: int = 1000          # Responses API: stored responses at most
+    responses_store_bytes: int = 256 * 2**20     # ... their size at most
+    responses_store_ttl: float = 3600.0          # ... seconds each is kept; 0: until pushed out
 
 
 class ServerState:
@@ -186,7 +189,7 @@ async def _health(request: Request) -> Response:
 
 def create_app(config: ServerConfig | None = None, *, state: ServerState | None = None) -> Starlette:
     """The ASGI app. Pass a config (the model is loaded now) or an already built state."""
-    from pyllm.server import anthropic, embeddings, openai  # noqa: PLC0415 - API modules import this one
+    from pyllm.server import anthropic, embeddings, openai, responses  # noqa: PLC0415 - API modules import this one
     from pyllm.server.middleware import ServingMiddleware  # noqa: PLC0415
 
     state = state or ServerState(config or ServerConfig())
@@ -204,6 +207,7 @@ def create_app(config: ServerConfig | None = None, *, state: ServerState | None 
         *openai.routes(state),
         *anthropic.routes(state),
         *embeddings.routes(state),
+        *responses.routes(state),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=openai.exception_handlers())
     app.state.pyllm = state
