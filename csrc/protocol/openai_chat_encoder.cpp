@@ -48,7 +48,9 @@ void OpenAIChatEncoder::on_event(const parse::StreamEvent & event, std::vector<s
             case StreamEventKind::tool_args:
                 if (event.index < tool_calls_.size()) tool_calls_[event.index].arguments += event.text;
                 break;
-            case StreamEventKind::tool_call_end: break;
+            case StreamEventKind::tool_call_end:
+                if (event.index < tool_calls_.size()) tool_calls_[event.index].ended = true;
+                break;
         }
         return;
     }
@@ -118,7 +120,8 @@ std::string OpenAIChatEncoder::completion(const FinishInfo & info) const {
         out += ",\"tool_calls\":[";
         bool first = true;
         for (const auto & call : tool_calls_) {
-            if (call.id.empty()) continue;
+            // A call whose arguments never completed (cut off) is not a call to run.
+            if (call.id.empty() || !call.ended) continue;
             if (!first) out += ',';
             first = false;
             out += "{\"id\":";

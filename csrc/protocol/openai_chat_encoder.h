@@ -33,6 +33,7 @@ private:
         std::string id;
         std::string name;
         std::string arguments;
+        bool ended = false;  // the parser saw the call's end
     };
 
     void push_delta(std::string_view delta, std::vector<std::string> & out) const;
