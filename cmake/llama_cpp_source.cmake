@@ -39,6 +39,16 @@ else()
   string(JSON _pkg ERROR_VARIABLE _json_err GET "${_stamp}" package)
   string(JSON _ver ERROR_VARIABLE _json_err GET "${_stamp}" version)
   set(LLAMA_CPP_SOURCE "${_pkg}==${_ver} sdist")
+  # pyllm's few changes to the pinned source (cmake/patch_llama_cpp.py says what and why);
+  # a checkout given by PYLLM_LLAMA_CPP_DIR is used as it is.
+  find_package(Python COMPONENTS Interpreter REQUIRED)
+  execute_process(
+    COMMAND "${Python_EXECUTABLE}" "${PROJECT_SOURCE_DIR}/cmake/patch_llama_cpp.py" "${LLAMA_CPP_DIR}"
+    RESULT_VARIABLE _patch_rc)
+  if(NOT _patch_rc EQUAL 0)
+    message(FATAL_ERROR "Could not apply pyllm's changes to ${LLAMA_CPP_DIR} (see the message above).")
+  endif()
+  set(LLAMA_CPP_SOURCE "${LLAMA_CPP_SOURCE} + pyllm changes")
 endif()
 
 message(STATUS "pyllm: llama.cpp source ${LLAMA_CPP_DIR} (commit ${LLAMA_CPP_COMMIT})")

@@ -14,6 +14,7 @@ void bind_embedder(py::module_ & m);
 void bind_engine(py::module_ & m);
 void bind_parse(py::module_ & m);
 void bind_protocol(py::module_ & m);
+void bind_request(py::module_ & m);
 
 namespace {
 
@@ -41,6 +42,9 @@ py::dict build_info_to_dict(const pyllm::BuildInfo & b) {
     d["build_type"] = b.build_type;
     d["backends"] = b.backends;
     d["devices"] = b.devices;
+    d["gpu_backends"] = b.gpu_backends;
+    d["gpu_archs"] = b.gpu_archs;
+    d["cpu_native"] = b.cpu_native;
     d["cpu_features"] = b.cpu_features;
     d["system_info"] = b.system_info;
     return d;
@@ -56,6 +60,7 @@ PYBIND11_MODULE(_core, m) {
     py::register_exception<pyllm::ChatTemplateError>(m, "ChatTemplateError", base.ptr());
     py::register_exception<pyllm::InvalidRequestError>(m, "InvalidRequestError", base.ptr());
     py::register_exception<pyllm::EngineOverloadedError>(m, "EngineOverloadedError", base.ptr());
+    py::register_exception<pyllm::EngineError>(m, "EngineError", base.ptr());
     // Carries both numbers as attributes, not only in the message.
     static PyObject * context_overflow =
         py::register_exception<pyllm::ContextOverflowError>(m, "ContextOverflowError", base.ptr()).ptr();
@@ -76,14 +81,33 @@ PYBIND11_MODULE(_core, m) {
     m.def("set_log_level", &pyllm::set_log_level, py::arg("level"));
     m.def("log_level", &pyllm::log_level);
     m.def("add_rpc_servers", &pyllm::add_rpc_servers, py::arg("endpoints"));
+    m.def("backend_failure", &pyllm::backend_failure);
+    m.def("devices", [] {
+        py::list out;
+        for (const auto & d : pyllm::devices()) {
+            py::dict entry;
+            entry["name"] = d.name;
+            entry["description"] = d.description;
+            entry["type"] = d.type;
+            entry["backend"] = d.backend;
+            entry["memory_total"] = d.memory_total;
+            entry["memory_free"] = d.memory_free;
+            out.append(std::move(entry));
+        }
+        return out;
+    });
 
     py::class_<Model, std::shared_ptr<Model>>(m, "Model")
-        .def(py::init([](const std::string & path, int n_gpu_layers, int main_gpu, bool use_mmap,
+        .def(py::init([](const std::string & path, int n_gpu_layers, std::optional<int> main_gpu, bool use_mmap,
                          bool use_mlock, bool vocab_only, const std::string & chat_template, bool repack,
-                         std::optional<py::function> progress) {
+                         std::optional<py::function> progress, std::optional<std::string> split_mode,
+                         std::vector<float> tensor_split, std::optional<std::vector<std::string>> devices) {
                  pyllm::ModelOptions o;
                  o.n_gpu_layers = n_gpu_layers;
                  o.main_gpu = main_gpu;
+                 o.split_mode = std::move(split_mode);
+                 o.tensor_split = std::move(tensor_split);
+                 o.devices = std::move(devices);
                  o.use_mmap = use_mmap;
                  o.use_mlock = use_mlock;
                  o.vocab_only = vocab_only;
@@ -112,11 +136,14 @@ PYBIND11_MODULE(_core, m) {
                      throw;
                  }
              }),
-             py::arg("path"), py::arg("n_gpu_layers") = 0, py::arg("main_gpu") = 0, py::arg("use_mmap") = true,
+             py::arg("path"), py::arg("n_gpu_layers") = 0, py::arg("main_gpu") = py::none(), py::arg("use_mmap") = true,
              py::arg("use_mlock") = false, py::arg("vocab_only") = false, py::arg("chat_template") = "",
-             py::arg("repack") = true, py::arg("progress") = py::none())
+             py::arg("repack") = true, py::arg("progress") = py::none(), py::arg("split_mode") = py::none(),
+             py::arg("tensor_split") = std::vector<float>{}, py::arg("devices") = py::none())
         .def_property_readonly("path", &Model::path)
         .def_property_readonly("vocab_only", &Model::vocab_only)
+        .def_property_readonly("offloaded_layers", &Model::offloaded_layers)
+        .def_property_readonly("weight_buffers", &Model::weight_buffers)
         .def_property_readonly("architecture", &Model::architecture)
         .def_property_readonly("description", &Model::description)
         .def_property_readonly("n_ctx_train", &Model::n_ctx_train)
@@ -160,6 +187,7 @@ PYBIND11_MODULE(_core, m) {
              py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
              py::arg("add_generation_prompt"), py::arg("kwargs"));
 
+    bind_request(m);
     bind_engine(m);
     bind_embedder(m);
     bind_parse(m);

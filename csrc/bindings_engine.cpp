@@ -3,12 +3,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include "engine/chat_task.h"
+#include "engine/chat_request.h"
 #include "engine/engine.h"
-#include "parse/chat_output_format.h"
+#include "engine/request_preparer.h"
 #include "errors.h"
 #include "model.h"
-#include "protocol/processor_handle.h"
 
 namespace py = pybind11;
 using pyllm::Engine;
@@ -16,36 +15,32 @@ using pyllm::Task;
 
 namespace {
 
-// Payload text can end inside a UTF-8 sequence only at a forced flush; never fail on it.
-py::list to_str_list(const std::vector<std::string> & items) {
+// A protocol's payloads are final bytes (SSE frames, JSON) that go to the socket as they are;
+// a text task's payloads are text, which can end inside a UTF-8 sequence only at a forced
+// flush (never fail on it).
+py::list to_py_list(const std::vector<std::string> & items, bool as_bytes) {
     py::list out(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
-        PyObject * s = PyUnicode_DecodeUTF8(items[i].data(), static_cast<Py_ssize_t>(items[i].size()), "replace");
-        if (!s) throw py::error_already_set();
-        out[i] = py::reinterpret_steal<py::object>(s);
+        PyObject * o = as_bytes ? PyBytes_FromStringAndSize(items[i].data(), static_cast<Py_ssize_t>(items[i].size()))
+                                : PyUnicode_DecodeUTF8(items[i].data(), static_cast<Py_ssize_t>(items[i].size()), "replace");
+        if (!o) throw py::error_already_set();
+        out[i] = py::reinterpret_steal<py::object>(o);
     }
     return out;
 }
 
-py::tuple ready_tuple(const Task::Ready & r) { return py::make_tuple(to_str_list(r.items), r.done); }
+py::tuple ready_tuple(const Task & t, const Task::Ready & r) {
+    return py::make_tuple(to_py_list(r.items, t.binary_output()), r.done);
+}
 
 // [(task id, payloads, done)] for every watched task with news, taken in one call.
 py::list drain(pyllm::ReadyQueue & queue) {
     py::list out;
     for (auto & task : queue.drain()) {
         auto r = task->take();
-        out.append(py::make_tuple(task->id(), to_str_list(r.items), r.done));
+        out.append(py::make_tuple(task->id(), to_py_list(r.items, task->binary_output()), r.done));
     }
     return out;
-}
-
-common_grammar_trigger_type trigger_type(const std::string & name) {
-    if (name == "word") return COMMON_GRAMMAR_TRIGGER_TYPE_WORD;
-    if (name == "pattern") return COMMON_GRAMMAR_TRIGGER_TYPE_PATTERN;
-    if (name == "pattern_full") return COMMON_GRAMMAR_TRIGGER_TYPE_PATTERN_FULL;
-    if (name == "token") return COMMON_GRAMMAR_TRIGGER_TYPE_TOKEN;
-    throw pyllm::InvalidRequestError("unknown grammar trigger type '" + name +
-                                     "' (word, pattern, pattern_full or token)");
 }
 
 }  // namespace
@@ -55,7 +50,7 @@ void bind_engine(py::module_ & m) {
         .def_property_readonly("id", &Task::id)
         .def("cancel", &Task::cancel)
         .def_property_readonly("done", &Task::done)
-        .def("take", [](Task & t) { return ready_tuple(t.take()); })
+        .def("take", [](Task & t) { return ready_tuple(t, t.take()); })
         .def("wait",
              [](Task & t, int timeout_ms) {
                  Task::Ready r;
@@ -63,9 +58,26 @@ void bind_engine(py::module_ & m) {
                      py::gil_scoped_release nogil;
                      r = t.wait(timeout_ms);
                  }
-                 return ready_tuple(r);
+                 return ready_tuple(t, r);
              },
              py::arg("timeout_ms"))
+        .def_property_readonly("prepared", &Task::prepared)
+        .def(
+            "raise_if_failed",
+            [](const Task & t) {
+                if (t.finish_reason() == pyllm::FinishReason::error && !t.preparation_error()) {
+                    throw pyllm::EngineError(t.error());
+                }
+            },
+            "Raises EngineError when the task ended in an engine failure.")
+        .def("wait_prepared", &Task::wait_prepared, py::arg("timeout_ms"), py::call_guard<py::gil_scoped_release>())
+        .def(
+            "raise_if_refused",
+            [](const Task & t) {
+                if (auto error = t.preparation_error()) std::rethrow_exception(error);
+            },
+            "Raises what refused the request in preparation (ContextOverflowError, InvalidRequestError, "
+            "ChatTemplateError, EngineOverloadedError); nothing if it was queued.")
         .def("wait_done", &Task::wait_done, py::arg("timeout_ms"), py::call_guard<py::gil_scoped_release>())
         .def_property_readonly("finish_reason", [](const Task & t) { return pyllm::finish_reason_name(t.finish_reason()); })
         .def_property_readonly("stop_sequence", &Task::stop_sequence)
@@ -123,70 +135,18 @@ void bind_engine(py::module_ & m) {
              py::arg("cache_ram_mib") = 8192)
         .def(
             "submit",
-            [](Engine & e, std::vector<llama_token> prompt, int max_tokens, float temperature, float top_p, int top_k,
-               float min_p, std::optional<uint32_t> seed, float repeat_penalty, int repeat_last_n,
-               float presence_penalty, float frequency_penalty, std::map<llama_token, float> logit_bias,
-               std::vector<std::string> stop, bool ignore_eos, std::string grammar, bool grammar_lazy,
-               std::vector<std::pair<std::string, std::string>> grammar_triggers, std::string json_schema,
-               int n_probs, std::vector<llama_token> preserved_tokens,
-               std::shared_ptr<pyllm::protocol::ProcessorHandle> processor,
-               std::shared_ptr<pyllm::parse::ChatOutputFormat> chat, int reasoning_budget_tokens) {
-                pyllm::TaskParams p;
-                p.max_tokens = max_tokens;
-                auto & s = p.sampling;
-                s.temp = temperature;
-                s.top_p = top_p;
-                s.top_k = top_k;
-                s.min_p = min_p;
-                if (seed) s.seed = *seed;
-                s.penalty_repeat = repeat_penalty;
-                s.penalty_last_n = repeat_last_n;
-                s.penalty_present = presence_penalty;
-                s.penalty_freq = frequency_penalty;
-                for (auto [tok, bias] : logit_bias) s.logit_bias.push_back({tok, bias});
-                s.ignore_eos = ignore_eos;
-                s.n_probs = n_probs;
-                s.reasoning_budget_tokens = reasoning_budget_tokens;
-                if (!grammar.empty()) s.grammar = common_grammar(COMMON_GRAMMAR_TYPE_USER, std::move(grammar));
-                s.grammar_lazy = grammar_lazy;
-                for (auto & [type, value] : grammar_triggers) {
-                    common_grammar_trigger trig{trigger_type(type), value, LLAMA_TOKEN_NULL};
-                    if (trig.type == COMMON_GRAMMAR_TRIGGER_TYPE_TOKEN) {
-                        auto ids = e.model().tokenize(value, false, true);
-                        if (ids.size() != 1) {
-                            throw pyllm::InvalidRequestError("token trigger '" + value + "' is not a single token");
-                        }
-                        trig.token = ids[0];
-                    }
-                    s.grammar_triggers.push_back(std::move(trig));
-                }
-                p.json_schema = std::move(json_schema);
-                p.stop = std::move(stop);
-                p.preserved_tokens = std::move(preserved_tokens);
-                if (chat) {
-                    if (prompt.empty()) prompt = pyllm::chat_prompt_tokens(e.model(), *chat);
-                    pyllm::apply_chat_format(e.model(), *chat, p);
-                }
-                std::unique_ptr<pyllm::OutputProcessor> owned;
-                if (processor) {
-                    if (!processor->processor) {
-                        throw pyllm::InvalidRequestError("this output processor was already submitted with another task");
-                    }
-                    owned = std::move(processor->processor);
-                }
+            [](Engine & e, pyllm::ChatRequest request) {
                 py::gil_scoped_release nogil;
-                return e.submit(std::move(prompt), std::move(p), std::move(owned));
+                return e.submit(std::move(request));
             },
-            py::arg("prompt"), py::arg("max_tokens") = -1, py::arg("temperature") = 0.8f, py::arg("top_p") = 0.95f,
-            py::arg("top_k") = 40, py::arg("min_p") = 0.05f, py::arg("seed") = py::none(),
-            py::arg("repeat_penalty") = 1.0f, py::arg("repeat_last_n") = 64, py::arg("presence_penalty") = 0.0f,
-            py::arg("frequency_penalty") = 0.0f, py::arg("logit_bias") = std::map<llama_token, float>{},
-            py::arg("stop") = std::vector<std::string>{}, py::arg("ignore_eos") = false,
-            py::arg("grammar") = "", py::arg("grammar_lazy") = false,
-            py::arg("grammar_triggers") = std::vector<std::pair<std::string, std::string>>{},
-            py::arg("json_schema") = "", py::arg("n_probs") = 0,
-            py::arg("preserved_tokens") = std::vector<llama_token>{}, py::arg("processor") = nullptr,
-            py::arg("chat") = nullptr, py::arg("reasoning_budget_tokens") = -1)
+            py::arg("request"),
+            "Queue a request for preparation (template, tokens, grammar, parser, encoder) on a native worker; "
+            "the task is returned at once and wakes its watcher when queued or refused.")
+        .def(
+            "count_tokens",
+            [](Engine & e, const pyllm::ChatRequest & request) { return pyllm::count_prompt_tokens(e.model(), request); },
+            py::arg("request"), py::call_guard<py::gil_scoped_release>(),
+            "Prompt tokens of a request exactly as submit() would queue it.")
         .def_property_readonly("wakeup_fd", [](Engine & e) { return e.ready().fd(); })
         .def_property_readonly("n_ctx_slot", &Engine::n_ctx_slot)
         .def("watch", [](Engine & e, const std::shared_ptr<Task> & t) { e.ready().watch(t); }, py::arg("task"))
@@ -202,6 +162,10 @@ void bind_engine(py::module_ & m) {
                  d["decode_calls"] = s.decode_calls;
                  d["saved_prompts"] = s.saved_prompts;
                  d["saved_bytes"] = s.saved_bytes;
+                 d["checkpoints"] = s.checkpoints;
+                 d["checkpoint_bytes"] = s.checkpoint_bytes;
+                 d["checkpoint_restores"] = s.checkpoint_restores;
+                 d["checkpoint_restore_failures"] = s.checkpoint_restore_failures;
                  return d;
              })
         .def("shutdown", &Engine::shutdown, py::call_guard<py::gil_scoped_release>());

@@ -4,10 +4,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "engine/chat_prompt.h"
 #include "errors.h"
 #include "model.h"
 #include "parse/chat_output_format.h"
-#include "parse/generic_tool_calls.h"
 #include "parse/parser_bench.h"
 #include "parse/reference_parser.h"
 #include "parse/stream_parser.h"
@@ -73,59 +73,20 @@ void bind_parse(py::module_ & m) {
     py::class_<ChatOutputFormat, std::shared_ptr<ChatOutputFormat>>(m, "ChatOutputFormat")
         .def(py::init([](const pyllm::Model & model, std::string messages_json, std::string tools_json,
                          std::optional<bool> enable_thinking, bool extract_reasoning, bool parallel_tool_calls,
-                         const std::string & tool_choice, bool continue_final_message, std::string json_schema,
+                         std::string tool_choice, bool continue_final_message, std::string json_schema,
                          std::map<std::string, std::string> template_kwargs) {
-                 pyllm::ChatInputs in;
-                 in.messages_json = std::move(messages_json);
-                 in.tools_json = std::move(tools_json);
-                 in.enable_thinking = enable_thinking;
-                 in.reasoning_format = extract_reasoning ? COMMON_REASONING_FORMAT_DEEPSEEK : COMMON_REASONING_FORMAT_NONE;
-                 in.parallel_tool_calls = parallel_tool_calls;
-                 try {
-                     in.tool_choice = common_chat_tool_choice_parse_oaicompat(tool_choice);
-                 } catch (const std::exception & e) {
-                     throw pyllm::ChatTemplateError(e.what());
-                 }
-                 in.continue_final_message = continue_final_message;
-                 in.json_schema = std::move(json_schema);
-                 in.kwargs = std::move(template_kwargs);
-                 auto f = std::make_shared<ChatOutputFormat>();
-                 {
-                     py::gil_scoped_release nogil;
-                     f->extract_reasoning = extract_reasoning;
-                     f->parallel_tool_calls = parallel_tool_calls;
-                     if (!in.tools_json.empty()) {
-                         try {
-                             f->tools = common_chat_tools_parse_oaicompat(common_json::parse(in.tools_json));
-                         } catch (const std::exception & e) {
-                             throw pyllm::ChatTemplateError(std::string("invalid tools: ") + e.what());
-                         }
-                     }
-                     f->tool_call_required = in.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED && !f->tools.empty();
-                     f->generic_tool_calls = !f->tools.empty() && in.tool_choice != COMMON_CHAT_TOOL_CHOICE_NONE &&
-                                             !model.chat_template_caps().at("supports_tool_calls");
-                     if (f->generic_tool_calls) {
-                         // The template cannot carry tools: describe them in the prompt instead.
-                         try {
-                             in.messages_json =
-                                 describe_tools_in_messages(common_json::parse(in.messages_json), f->tools).dump();
-                         } catch (const std::exception & e) {
-                             throw pyllm::ChatTemplateError(std::string("invalid chat messages: ") + e.what());
-                         }
-                         in.tools_json.clear();
-                         in.tool_choice = COMMON_CHAT_TOOL_CHOICE_AUTO;
-                     }
-                     f->params = model.render_chat(in);
-                     if (f->generic_tool_calls) {
-                         try {
-                             set_generic_tool_grammar(f->params, f->tools, f->tool_call_required, parallel_tool_calls);
-                         } catch (const std::invalid_argument & e) {
-                             throw pyllm::InvalidRequestError(e.what());
-                         }
-                     }
-                     f->reference = reference_parser_params(f->params, extract_reasoning);
-                 }
-                 return f;
+                 pyllm::ChatRequest r;
+                 r.messages_json = std::move(messages_json);
+                 r.tools_json = std::move(tools_json);
+                 r.enable_thinking = enable_thinking;
+                 r.extract_reasoning = extract_reasoning;
+                 r.parallel_tool_calls = parallel_tool_calls;
+                 r.tool_choice = std::move(tool_choice);
+                 r.continue_final_message = continue_final_message;
+                 r.json_schema = std::move(json_schema);
+                 r.template_kwargs = std::move(template_kwargs);
+                 py::gil_scoped_release nogil;
+                 return std::make_shared<ChatOutputFormat>(pyllm::render_chat(model, r));
              }),
              py::arg("model"), py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
              py::arg("extract_reasoning"), py::arg("parallel_tool_calls"), py::arg("tool_choice") = "auto",

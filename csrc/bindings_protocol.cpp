@@ -1,5 +1,5 @@
 // pybind11 bindings of the per-request output processors (parser + protocol encoder).
-// Each factory returns a ProcessorHandle that Engine.submit(processor=...) takes over.
+// For tests and benchmarks that replay text through a request's processor without an engine.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -9,64 +9,30 @@
 #include "errors.h"
 #include "parse/chat_output_format.h"
 #include "parse/stream_parser.h"
-#include "protocol/anthropic_encoder.h"
-#include "protocol/chat_processor.h"
-#include "protocol/events_encoder.h"
-#include "protocol/openai_chat_encoder.h"
-#include "protocol/openai_completion_processor.h"
+#include "engine/chat_request.h"
+#include "protocol/output_processors.h"
 #include "protocol/processor_handle.h"
 
 namespace py = pybind11;
 using pyllm::parse::ChatOutputFormat;
 using pyllm::protocol::ProcessorHandle;
 
-namespace {
-
-std::shared_ptr<ProcessorHandle> chat_processor(const ChatOutputFormat & format,
-                                                std::unique_ptr<pyllm::protocol::StreamEncoder> encoder) {
-    pyllm::parse::StreamParser parser(format.params, format.tools, format.parser_options());
-    auto handle = std::make_shared<ProcessorHandle>();
-    handle->processor = std::make_unique<pyllm::protocol::ChatProcessor>(std::move(parser), std::move(encoder));
-    return handle;
-}
-
-}  // namespace
 
 void bind_protocol(py::module_ & m) {
     py::class_<ProcessorHandle, std::shared_ptr<ProcessorHandle>>(m, "OutputProcessor")
         .def_property_readonly("submitted", [](const ProcessorHandle & h) { return !h.processor; });
 
     m.def(
-        "events_processor",
-        [](const ChatOutputFormat & format) {
-            return chat_processor(format, std::make_unique<pyllm::protocol::EventsEncoder>());
-        },
-        py::arg("output_format"),
-        "Parser events and the finish as JSON objects, one per payload (Engine.chat).");
-
-    m.def(
-        "openai_chat_processor",
-        [](const ChatOutputFormat & format, std::string id, int64_t created, std::string model, bool stream,
-           bool include_usage, std::string reasoning_field) {
-            pyllm::protocol::OpenAIResponseOptions options{std::move(id), created, std::move(model), stream,
-                                                           include_usage, std::move(reasoning_field)};
-            return chat_processor(format, std::make_unique<pyllm::protocol::OpenAIChatEncoder>(std::move(options)));
-        },
-        py::arg("output_format"), py::arg("id"), py::arg("created"), py::arg("model"), py::arg("stream"),
-        py::arg("include_usage") = false, py::arg("reasoning_field") = "reasoning_content",
-        "OpenAI chat.completion.chunk payloads (stream) or one chat.completion object.");
-
-    m.def(
-        "openai_completion_processor",
-        [](std::string id, int64_t created, std::string model, bool stream, bool include_usage) {
-            pyllm::protocol::OpenAIResponseOptions options{std::move(id), created, std::move(model), stream,
-                                                           include_usage, {}};
+        "output_processor",
+        [](const pyllm::OutputSpec & spec, const ChatOutputFormat * output_format,
+           const std::vector<std::string> & stop_sequences) {
             auto handle = std::make_shared<ProcessorHandle>();
-            handle->processor = std::make_unique<pyllm::protocol::OpenAICompletionProcessor>(std::move(options));
+            handle->processor = pyllm::protocol::make_output_processor(spec, output_format, stop_sequences);
+            if (!handle->processor) throw pyllm::InvalidRequestError("the text protocol has no output processor");
             return handle;
         },
-        py::arg("id"), py::arg("created"), py::arg("model"), py::arg("stream"), py::arg("include_usage") = false,
-        "OpenAI text_completion payloads for a plain-text prompt (/v1/completions).");
+        py::arg("spec"), py::arg("output_format") = nullptr, py::arg("stop_sequences") = std::vector<std::string>{},
+        "The output processor (parser + encoder) a request with this output spec gets, for replay_processor.");
 
     m.def(
         "replay_processor",
@@ -99,16 +65,4 @@ void bind_protocol(py::module_ & m) {
         py::arg("processor"), py::arg("pieces"), py::arg("finish_reason") = "stop", py::arg("prompt_tokens") = 0,
         "Run a processor over text pieces without an engine, as if each were one token: (payloads, "
         "nanoseconds per piece). For protocol tests that replay chunkings, and the encoder benchmark.");
-
-    m.def(
-        "anthropic_processor",
-        [](const ChatOutputFormat & format, std::string message_id, std::string model, bool stream,
-           std::vector<std::string> stop_sequences) {
-            pyllm::protocol::AnthropicOptions options{std::move(message_id), std::move(model), stream,
-                                                      std::move(stop_sequences)};
-            return chat_processor(format, std::make_unique<pyllm::protocol::AnthropicEncoder>(std::move(options)));
-        },
-        py::arg("output_format"), py::arg("message_id"), py::arg("model"), py::arg("stream"),
-        py::arg("stop_sequences") = std::vector<std::string>{},
-        "Anthropic Messages API output: complete SSE frames when streaming, else one Message JSON at finish.");
 }

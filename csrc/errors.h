@@ -37,6 +37,11 @@ struct ContextOverflowError : std::runtime_error {
     int n_ctx;
 };
 
+// A task failed inside the engine (e.g. a decode error); other tasks are unaffected.
+struct EngineError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 // Every slot is busy and the wait queue is full.
 struct EngineOverloadedError : std::runtime_error {
     using std::runtime_error::runtime_error;

@@ -1,6 +1,8 @@
 #include "model.h"
 
 #include <algorithm>
+#include <regex>
+#include <stdexcept>
 
 #include <cerrno>
 #include <cstring>
@@ -36,6 +38,114 @@ void check_gguf_file(const std::string & path) {
     }
 }
 
+std::string join_names(const std::vector<ggml_backend_dev_t> & devs) {
+    std::string out;
+    for (auto * dev : devs) out += (out.empty() ? "" : ", ") + std::string(ggml_backend_dev_name(dev));
+    return out;
+}
+
+// Why no offload device is there, in the words a user can act on.
+std::string no_device_reason() {
+    const BuildInfo info = build_info();
+    std::string backends;
+    for (const auto & b : info.backends) backends += (backends.empty() ? "" : ", ") + b;
+    if (info.gpu_backends.empty()) {
+        return "this pyllm build has no GPU backend (backends: " + backends +
+               "); install a GPU build (README: Building for a GPU), pass --rpc servers, or use -ngl 0";
+    }
+    return "this build's " + info.gpu_backends.front() +
+           " backend found no device (no GPU or driver visible to this process?); check `pyllm info --devices`";
+}
+
+// Resolves the device options into llama_model_params, or says why they cannot be met.
+// Owns the arrays the params point at.
+struct DeviceSelection {
+    std::vector<ggml_backend_dev_t> devices;  // null-terminated when given explicitly
+    std::vector<float> tensor_split;
+
+    void apply(const ModelOptions & o, llama_model_params & params) {
+        const bool offload_asked = o.n_gpu_layers != 0 || o.main_gpu || o.split_mode || !o.tensor_split.empty() ||
+                                   (o.devices && !(o.devices->size() == 1 && (*o.devices)[0] == "none"));
+        std::vector<ggml_backend_dev_t> chosen;
+        if (o.devices) {
+            for (const auto & name : *o.devices) {
+                if (name == "none") {
+                    if (o.devices->size() != 1) throw std::invalid_argument("--device none cannot be combined with devices");
+                    continue;
+                }
+                ggml_backend_dev_t dev = ggml_backend_dev_by_name(name.c_str());
+                const auto offloadable = offload_devices();
+                if (!dev || std::find(offloadable.begin(), offloadable.end(), dev) == offloadable.end()) {
+                    throw std::invalid_argument("--device " + name + ": no such offload device (found: " +
+                                                (offloadable.empty() ? "none; " + no_device_reason() : join_names(offloadable)) + ")");
+                }
+                chosen.push_back(dev);
+            }
+            devices = chosen;
+            devices.push_back(nullptr);
+            params.devices = devices.data();
+        } else {
+            chosen = offload_devices();
+        }
+        if (!offload_asked) return;
+        if (chosen.empty()) {
+            std::string what = o.n_gpu_layers != 0 ? "-ngl " + std::to_string(o.n_gpu_layers)
+                             : o.main_gpu ? "-mg " + std::to_string(*o.main_gpu)
+                             : o.split_mode ? "-sm " + *o.split_mode
+                             : !o.tensor_split.empty() ? std::string("-ts") : std::string("--device");
+            if (o.devices) throw std::invalid_argument(what + " with --device none: nothing to offload to");
+            throw std::invalid_argument(what + " asks for a GPU, but " + no_device_reason());
+        }
+        if (o.main_gpu) {
+            if (*o.main_gpu < 0 || *o.main_gpu >= static_cast<int>(chosen.size())) {
+                throw std::invalid_argument("-mg " + std::to_string(*o.main_gpu) + ": there are " +
+                                            std::to_string(chosen.size()) + " offload devices (" + join_names(chosen) + ")");
+            }
+            params.main_gpu = *o.main_gpu;
+        }
+        if (o.split_mode) {
+            if (*o.split_mode == "none") {
+                params.split_mode = LLAMA_SPLIT_MODE_NONE;
+            } else if (*o.split_mode == "layer") {
+                params.split_mode = LLAMA_SPLIT_MODE_LAYER;
+            } else if (*o.split_mode == "row") {
+                ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(chosen[params.main_gpu]);
+                if (!ggml_backend_reg_get_proc_address(reg, "ggml_backend_split_buffer_type")) {
+                    throw std::invalid_argument(std::string("-sm row needs a backend that splits rows (CUDA, SYCL); ") +
+                                                ggml_backend_reg_name(reg) + " does not");
+                }
+                params.split_mode = LLAMA_SPLIT_MODE_ROW;
+            } else {
+                throw std::invalid_argument("-sm " + *o.split_mode + ": choose none, layer or row");
+            }
+        }
+        if (!o.tensor_split.empty()) {
+            if (o.tensor_split.size() > chosen.size()) {
+                throw std::invalid_argument("-ts has " + std::to_string(o.tensor_split.size()) + " proportions for " +
+                                            std::to_string(chosen.size()) + " offload devices (" + join_names(chosen) + ")");
+            }
+            for (float f : o.tensor_split) {
+                if (!(f >= 0.0f)) throw std::invalid_argument("-ts proportions must be numbers >= 0");
+            }
+            tensor_split.assign(llama_max_devices(), 0.0f);
+            std::copy(o.tensor_split.begin(), o.tensor_split.end(), tensor_split.begin());
+            params.tensor_split = tensor_split.data();
+        }
+    }
+};
+
+// "load_tensors: offloaded 19/19 layers to GPU" and "load_tensors:   CPU_Mapped model buffer
+// size =   241.05 MiB": llama.cpp says where the weights went only in its load log.
+void read_placement(const std::string & log, int & offloaded, std::map<std::string, size_t> & buffers) {
+    static const std::regex offloaded_re(R"(offloaded (\d+)/\d+ layers to GPU)");
+    static const std::regex buffer_re(R"(:\s+(\S+) model buffer size =\s+([0-9.]+) MiB)");
+    std::smatch m;
+    if (std::regex_search(log, m, offloaded_re)) offloaded = std::stoi(m[1].str());
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), buffer_re); it != std::sregex_iterator(); ++it) {
+        buffers[(*it)[1].str()] += static_cast<size_t>(std::stod((*it)[2].str()) * 1024.0 * 1024.0);
+    }
+}
+
 }  // namespace
 
 Model::Model(const std::string & path, const ModelOptions & options)
@@ -45,7 +155,8 @@ Model::Model(const std::string & path, const ModelOptions & options)
 
     llama_model_params params = llama_model_default_params();
     params.n_gpu_layers = options.n_gpu_layers;
-    params.main_gpu = options.main_gpu;
+    DeviceSelection selection;
+    if (!options.vocab_only) selection.apply(options, params);
     params.vocab_only = options.vocab_only;
     params.use_extra_bufts = options.repack;
     params.load_mode = options.use_mmap
@@ -59,12 +170,13 @@ Model::Model(const std::string & path, const ModelOptions & options)
         params.progress_callback_user_data = const_cast<std::function<bool(float)> *>(&options.on_progress);
     }
 
-    LogCapture log;
+    LogCapture log(/*keep_info=*/true);
     model_ = llama_model_load_from_file(path.c_str(), params);
     if (!model_) {
         std::string reason = log.summary();
         throw ModelLoadError(path + ": " + (reason.empty() ? "llama.cpp could not load it" : reason));
     }
+    read_placement(log.info_text(), offloaded_layers_, weight_buffers_);
     vocab_ = llama_model_get_vocab(model_);
     try {
         templates_ = common_chat_templates_init(model_, options.chat_template);

@@ -16,7 +16,13 @@ namespace pyllm {
 
 struct ModelOptions {
     int n_gpu_layers = 0;       // layers offloaded to the GPU; -1 means all
-    int main_gpu = 0;
+    // Device options as llama-server's -mg, -sm, -ts and --device. Any of them, or a nonzero
+    // n_gpu_layers, asks for offload devices: with none there (a CPU build, no driver, no
+    // --rpc) loading fails (std::invalid_argument) instead of running on the CPU.
+    std::optional<int> main_gpu;
+    std::optional<std::string> split_mode;            // none, layer (llama.cpp's default), row
+    std::vector<float> tensor_split;                  // proportions per offload device
+    std::optional<std::vector<std::string>> devices;  // offload devices by name; {"none"}: none
     bool use_mmap = true;
     bool use_mlock = false;
     bool vocab_only = false;     // tokenizer and metadata only, no weights
@@ -56,6 +62,11 @@ public:
     const llama_vocab * vocab() const { return vocab_; }
     const std::string & path() const { return path_; }
     bool vocab_only() const { return vocab_only_; }
+    // Where the weights went, from llama.cpp's load log: layers offloaded (of n_layer + 1,
+    // the output layer counting as one; -1 when the build cannot offload) and each weight
+    // buffer's size in bytes by buffer name, e.g. {"RPC0[127.0.0.1:50052]": ..., "CPU_Mapped": ...}.
+    int offloaded_layers() const { return offloaded_layers_; }
+    const std::map<std::string, size_t> & weight_buffers() const { return weight_buffers_; }
 
     std::string architecture() const;
     std::string description() const;
@@ -89,6 +100,8 @@ private:
 
     std::string path_;
     bool vocab_only_ = false;
+    int offloaded_layers_ = -1;
+    std::map<std::string, size_t> weight_buffers_;
     llama_model * model_ = nullptr;
     const llama_vocab * vocab_ = nullptr;
     common_chat_templates_ptr templates_;

@@ -1,10 +1,16 @@
 #include "runtime.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "build-info.h"
 #include "ggml-backend.h"
@@ -32,8 +38,8 @@ thread_local int t_last_level = GGML_LOG_LEVEL_INFO;
 void route_log(ggml_log_level level, const char * text, void *) {
     int effective = level == GGML_LOG_LEVEL_CONT ? t_last_level : level;
     t_last_level = effective;
-    if (t_capture && effective >= GGML_LOG_LEVEL_WARN) {
-        t_capture->append(text);
+    if (t_capture) {
+        t_capture->append(effective, text);
     }
     if (effective >= g_log_level) {
         std::fputs(text, stderr);
@@ -42,8 +48,13 @@ void route_log(ggml_log_level level, const char * text, void *) {
 
 }  // namespace
 
-LogCapture::LogCapture() : previous_(t_capture) { t_capture = this; }
+LogCapture::LogCapture(bool keep_info) : keep_info_(keep_info), previous_(t_capture) { t_capture = this; }
 LogCapture::~LogCapture() { t_capture = previous_; }
+
+void LogCapture::append(int level, const char * text) {
+    if (level >= GGML_LOG_LEVEL_WARN) text_ += text;
+    if (keep_info_ && level >= GGML_LOG_LEVEL_INFO) info_ += text;
+}
 
 std::string LogCapture::summary() const {
     std::string out;
@@ -108,9 +119,118 @@ BuildInfo build_info() {
     for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
         info.devices.emplace_back(ggml_backend_dev_name(ggml_backend_dev_get(i)));
     }
+    for (const auto & name : info.backends) {
+        if (name != "CPU" && name != "RPC" && name != "BLAS") info.gpu_backends.push_back(name);
+    }
+    info.gpu_archs = PYLLM_GPU_ARCHS;
+    info.cpu_native = PYLLM_CPU_NATIVE != 0;
     info.system_info = llama_print_system_info();
     return info;
 }
+
+std::vector<DeviceInfo> devices() {
+    init_runtime();
+    std::vector<DeviceInfo> out;
+    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+        DeviceInfo d;
+        d.name = ggml_backend_dev_name(dev);
+        d.description = ggml_backend_dev_description(dev);
+        switch (ggml_backend_dev_type(dev)) {
+            case GGML_BACKEND_DEVICE_TYPE_CPU: d.type = "cpu"; break;
+            case GGML_BACKEND_DEVICE_TYPE_GPU: d.type = "gpu"; break;
+            case GGML_BACKEND_DEVICE_TYPE_IGPU: d.type = "igpu"; break;
+            case GGML_BACKEND_DEVICE_TYPE_ACCEL: d.type = "accel"; break;
+            default: d.type = "other"; break;
+        }
+        d.backend = ggml_backend_reg_name(ggml_backend_dev_backend_reg(dev));
+        ggml_backend_dev_memory(dev, &d.memory_free, &d.memory_total);
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+std::vector<ggml_backend_dev_t> offload_devices() {
+    init_runtime();
+    std::vector<ggml_backend_dev_t> rpc, gpus, igpus;
+    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+        const auto type = ggml_backend_dev_type(dev);
+        if (type == GGML_BACKEND_DEVICE_TYPE_GPU) {
+            (std::strcmp(ggml_backend_reg_name(ggml_backend_dev_backend_reg(dev)), "RPC") == 0 ? rpc : gpus).push_back(dev);
+        } else if (type == GGML_BACKEND_DEVICE_TYPE_IGPU) {
+            igpus.push_back(dev);
+        }
+    }
+    rpc.insert(rpc.end(), gpus.begin(), gpus.end());
+    if (gpus.empty()) rpc.insert(rpc.end(), igpus.begin(), igpus.end());
+    return rpc;
+}
+
+std::string backend_failure() {
+    // cmake/patch_llama_cpp.py gives the RPC backend this query instead of aborting the
+    // process when a server's connection breaks; a checkout without it has no answer.
+    using failure_fn = const char * (*)();
+    static const failure_fn rpc_failure = [] {
+        init_runtime();
+        ggml_backend_reg_t rpc = ggml_backend_reg_by_name("RPC");
+        return rpc ? reinterpret_cast<failure_fn>(ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_failure"))
+                   : nullptr;
+    }();
+    const char * failure = rpc_failure ? rpc_failure() : nullptr;
+    return failure ? std::string("RPC server ") + failure : std::string();
+}
+
+namespace {
+
+// llama.cpp's RPC client aborts the process when it cannot connect, so the address is
+// tried here first and a bad one is an error the caller can report.
+void check_rpc_endpoint(const std::string & endpoint) {
+    const size_t colon = endpoint.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == endpoint.size()) {
+        throw std::invalid_argument("RPC server address '" + endpoint + "' is not host:port");
+    }
+    std::string host = endpoint.substr(0, colon);
+    const std::string port = endpoint.substr(colon + 1);
+    if (port.find_first_not_of("0123456789") != std::string::npos) {
+        throw std::invalid_argument("RPC server address '" + endpoint + "' has no numeric port");
+    }
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo * found = nullptr;
+    if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+        throw std::invalid_argument("RPC server " + endpoint + ": " + gai_strerror(rc));
+    }
+    std::string error = "no address";
+    bool connected = false;
+    for (addrinfo * a = found; a && !connected; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK, a->ai_protocol);
+        if (fd < 0) continue;
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+            connected = true;
+        } else if (errno == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            int soerr = 0;
+            socklen_t len = sizeof soerr;
+            if (poll(&p, 1, 5000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0) {
+                connected = true;
+            } else {
+                error = soerr ? std::strerror(soerr) : "timed out";
+            }
+        } else {
+            error = std::strerror(errno);
+        }
+        close(fd);
+    }
+    freeaddrinfo(found);
+    if (!connected) {
+        throw std::invalid_argument("cannot connect to RPC server " + endpoint + ": " + error +
+                                    " (is llama.cpp's rpc-server running there?)");
+    }
+}
+
+}  // namespace
 
 void add_rpc_servers(const std::vector<std::string> & endpoints) {
     init_runtime();
@@ -127,6 +247,9 @@ void add_rpc_servers(const std::vector<std::string> & endpoints) {
         if (endpoint.empty()) {
             throw std::invalid_argument("empty RPC server address");
         }
+        check_rpc_endpoint(endpoint);
+    }
+    for (const auto & endpoint : endpoints) {
         ggml_backend_register(add_server(endpoint.c_str()));
     }
 }

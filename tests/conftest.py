@@ -1,7 +1,12 @@
-"""Shared fixtures: the real default model and the real llama.cpp source tree."""
+"""Shared fixtures: the real default model, the real llama.cpp source tree and the tiny
+random-weight models of other architectures generated from it."""
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,3 +33,32 @@ def default_model_path() -> Path:
 @pytest.fixture(scope="session")
 def model(default_model_path: Path) -> pyllm.Model:
     return pyllm.Model(default_model_path)
+
+
+def _load_test_model_generator():
+    spec = importlib.util.spec_from_file_location("make_test_models", REPO / "tests" / "models" / "make_test_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_models(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                llama_cpp_dir: Path) -> dict[str, Path]:
+    """Tiny random-weight GGUFs of real architectures (tests/models/make_test_models.py),
+    {"qwen35": path, "qwen3": ..., "gemma4-moe": ..., "bert": ...}. Built once per version
+    of the generator and of llama.cpp, then reused from pytest's cache directory."""
+    generator = _load_test_model_generator()
+    key = hashlib.sha256(Path(generator.__file__).read_bytes())
+    key.update(generator.llama_cpp_commit(llama_cpp_dir).encode())
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    root = cache.mkdir("test-models") if cache is not None else tmp_path_factory.mktemp("test-models")
+    out = root / key.hexdigest()[:16]
+    if not out.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix="building-", dir=out.parent))
+        generator.build(staging, llama_cpp_dir)
+        try:
+            staging.rename(out)
+        except OSError:  # another session finished the same build first
+            shutil.rmtree(staging)
+    return {name.removesuffix(".gguf").removesuffix("-tiny"): out / name for name in generator.MODELS}

@@ -3,16 +3,22 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <optional>
 
 #include "argmax.h"
 #include "errors.h"
 #include "json-schema-to-grammar.h"
 #include "model.h"
+#include "request_preparer.h"
 #include "runtime.h"
 #include "sampling.h"
 #include "text_stream.h"
 
 namespace pyllm {
+
+// Rendering and tokenizing run beside the scheduler; two let a short request overtake a
+// long one being prepared.
+constexpr int kPrepareThreads = 2;
 
 struct Engine::Slot {
     explicit Slot(int id) : id(id) {}
@@ -27,16 +33,12 @@ struct Engine::Slot {
     uint64_t last_used = 0;
     bool first_token_seen = false;
     std::unique_ptr<TextStream> text;
+    Checkpoints checkpoints;            // of `cache`'s prefixes, oldest first
+    std::vector<size_t> checkpoint_at;  // prompt positions still to checkpoint, nearest last
+    bool checkpoint_due = false;        // this step's chunk ends at a checkpoint position
 };
 
 namespace {
-
-size_t common_prefix(const std::vector<llama_token> & a, const std::vector<llama_token> & b) {
-    size_t n = std::min(a.size(), b.size());
-    size_t i = 0;
-    while (i < n && a[i] == b[i]) ++i;
-    return i;
-}
 
 // Top candidates from the raw logits, as log-probabilities over the whole vocabulary.
 TokenProbs token_probs(llama_context * ctx, int32_t i_batch, llama_token sampled, int n_top, int n_vocab) {
@@ -57,13 +59,16 @@ TokenProbs token_probs(llama_context * ctx, int32_t i_batch, llama_token sampled
 }  // namespace
 
 Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options)
-    : model_(std::move(model)), options_(options) {
+    : model_(std::move(model)),
+      options_(options),
+      cache_(options.cache_ram_mib < 0 ? -1 : options.cache_ram_mib * 1024 * 1024) {
     if (model_->vocab_only()) {
         throw InvalidRequestError("cannot serve a vocab-only model: load the weights");
     }
     if (options_.n_parallel < 1) throw InvalidRequestError("n_parallel must be at least 1");
     if (options_.n_batch < 1) throw InvalidRequestError("n_batch must be at least 1");
     if (options_.max_queued < 0) throw InvalidRequestError("max_queued must not be negative");
+    if (options_.ctx_checkpoints < 0) throw InvalidRequestError("ctx_checkpoints must not be negative");
 
     llama_context_params cp = llama_context_default_params();
     const int n_ctx = options_.n_ctx > 0 ? options_.n_ctx : model_->n_ctx_train();
@@ -86,8 +91,16 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     // Each slot is guaranteed its share, whether or not the KV buffer is unified.
     n_ctx_slot_ = static_cast<int>(llama_n_ctx(ctx_)) / options_.n_parallel;
     batch_ = llama_batch_init(options_.n_batch, 0, 1);
+    needs_checkpoints_ = options_.ctx_checkpoints > 0 && options_.cache_ram_mib != 0 &&
+                         (llama_model_is_recurrent(model_->get()) || llama_model_is_hybrid(model_->get()));
     for (int i = 0; i < options_.n_parallel; ++i) slots_.push_back(std::make_unique<Slot>(i));
     thread_ = std::thread([this] { run(); });
+    preparer_ = std::make_unique<RequestPreparer>(
+        model_,
+        [this](const std::shared_ptr<Task> & task, PreparedRequest p) {
+            enqueue(task, std::move(p.prompt), std::move(p.params), std::move(p.processor));
+        },
+        ready_, kPrepareThreads);
 }
 
 Engine::~Engine() {
@@ -97,6 +110,7 @@ Engine::~Engine() {
 }
 
 void Engine::shutdown() {
+    if (preparer_) preparer_->stop();  // nothing may be queued behind the scheduler's back
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_ && !thread_.joinable()) return;
@@ -112,8 +126,26 @@ void Engine::shutdown() {
     for (auto & task : left) ready_.notify(task, task->finish(FinishReason::cancelled, {}, "engine shut down"));
 }
 
+std::shared_ptr<Task> Engine::new_task() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::make_shared<Task>(next_id_++);
+}
+
+std::shared_ptr<Task> Engine::submit(ChatRequest request) {
+    auto task = new_task();
+    preparer_->submit(task, std::move(request));
+    return task;
+}
+
 std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams params,
                                      std::unique_ptr<OutputProcessor> processor) {
+    auto task = new_task();
+    enqueue(task, std::move(prompt), std::move(params), std::move(processor));
+    return task;
+}
+
+void Engine::enqueue(const std::shared_ptr<Task> & task, std::vector<llama_token> prompt, TaskParams params,
+                     std::unique_ptr<OutputProcessor> processor) {
     if (prompt.empty()) throw InvalidRequestError("the prompt is empty");
     const int n_vocab = model_->n_vocab();
     for (llama_token t : prompt) {
@@ -166,7 +198,6 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
         }
     }
 
-    std::shared_ptr<Task> task;
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) {
@@ -181,12 +212,10 @@ std::shared_ptr<Task> Engine::submit(std::vector<llama_token> prompt, TaskParams
             throw EngineOverloadedError("all " + std::to_string(options_.n_parallel) + " slots are busy and " +
                                         std::to_string(queued) + " requests are queued");
         }
-        task = std::make_shared<Task>(next_id_++, std::move(prompt), std::move(params), sampler);
-        task->set_processor(std::move(processor));
+        task->set_request(std::move(prompt), std::move(params), sampler, std::move(processor));
         pending_.push_back(task);
     }
     cv_.notify_one();
-    return task;
 }
 
 int Engine::queued_locked() const {
@@ -202,8 +231,12 @@ EngineStats Engine::stats() const {
     s.queued = queued_locked();
     s.n_ctx_slot = n_ctx_slot_;
     s.decode_calls = decode_calls_;
-    s.saved_prompts = saved_prompts_;
-    s.saved_bytes = saved_bytes_published_;
+    s.saved_prompts = cache_stats_.saved_prompts;
+    s.saved_bytes = cache_stats_.saved_bytes;
+    s.checkpoints = cache_stats_.checkpoints;
+    s.checkpoint_bytes = cache_stats_.checkpoint_bytes;
+    s.checkpoint_restores = cache_stats_.checkpoint_restores;
+    s.checkpoint_restore_failures = cache_stats_.checkpoint_restore_failures;
     return s;
 }
 
@@ -245,10 +278,8 @@ bool Engine::admit_pending() {
         if (options_.cache_ram_mib != 0) {
             // Only a unified buffer makes every decode attend over other slots' cells.
             if (options_.kv_unified) evict_idle_slots(slot);
-            std::lock_guard<std::mutex> lock(mu_);
-            saved_prompts_ = static_cast<int>(saved_.size());
-            saved_bytes_published_ = saved_bytes_;
         }
+        publish_cache_stats();
         admitted = true;
     }
 }
@@ -277,56 +308,87 @@ void Engine::prepare_slot(Slot & slot, const std::vector<llama_token> & prompt) 
     if (llama_model_n_swa(model_->get()) != 0) return;  // nothing is saved (evict_idle_slots)
     // A saved prompt that shares more with this one than the slot's own cache replaces it.
     const size_t own = common_prefix(slot.cache, prompt);
-    auto best = saved_.end();
-    size_t best_prefix = own;
-    for (auto it = saved_.begin(); it != saved_.end(); ++it) {
-        const size_t p = common_prefix(it->tokens, prompt);
-        if (p > best_prefix) {
-            best = it;
-            best_prefix = p;
-        }
-    }
-    const bool restore = best != saved_.end() && best_prefix * 10 > prompt.size();
-    SavedPrompt restored;
-    if (restore) {  // back into the context; saved again when the slot is idle at a later start
-        restored = std::move(*best);
-        saved_bytes_ -= static_cast<int64_t>(restored.state.size());
-        saved_.erase(best);
-    }
+    std::optional<SavedPrompt> restored = cache_.take_best(prompt, own);
     // What the slot holds (another conversation) stays available when most of it would go.
-    if (restore || own * 2 < slot.cache.size()) save(slot);
-    if (!restore) return;
+    if (restored || own * 2 < slot.cache.size()) save(slot);
+    if (!restored) return;
+    // Back into the context; saved again when the slot is idle at a later start.
     llama_memory_t mem = llama_get_memory(ctx_);
     llama_memory_seq_rm(mem, slot.id, -1, -1);
     slot.cache.clear();
-    if (llama_state_seq_set_data_ext(ctx_, restored.state.data(), restored.state.size(), slot.id, 0) ==
-        restored.state.size()) {
-        slot.cache = std::move(restored.tokens);
+    slot.checkpoints.clear();
+    if (llama_state_seq_set_data_ext(ctx_, restored->state.data(), restored->state.size(), slot.id, 0) ==
+        restored->state.size()) {
+        slot.cache = std::move(restored->tokens);
+        slot.checkpoints = std::move(restored->checkpoints);
     } else {
         llama_memory_seq_rm(mem, slot.id, -1, -1);
     }
 }
 
 void Engine::save(Slot & slot) {
-    const int64_t limit = options_.cache_ram_mib < 0 ? INT64_MAX : options_.cache_ram_mib * 1024 * 1024;
     if (slot.cache.empty()) return;
     const size_t size = llama_state_seq_get_size_ext(ctx_, slot.id, 0);
-    if (static_cast<int64_t>(size) > limit) return;
-    SavedPrompt saved{slot.cache, std::vector<uint8_t>(size)};
+    SavedPrompt saved{slot.cache, std::vector<uint8_t>(size), std::move(slot.checkpoints)};
+    slot.checkpoints.clear();
+    if (!cache_.fits(saved.bytes())) return;
     if (llama_state_seq_get_data_ext(ctx_, saved.state.data(), size, slot.id, 0) != size) return;
-    // An earlier copy of a prefix of this prompt is superseded by it.
-    saved_.remove_if([&](const SavedPrompt & old) {
-        const bool prefix = old.tokens.size() <= saved.tokens.size() &&
-                            std::equal(old.tokens.begin(), old.tokens.end(), saved.tokens.begin());
-        if (prefix) saved_bytes_ -= static_cast<int64_t>(old.state.size());
-        return prefix;
-    });
-    saved_bytes_ += static_cast<int64_t>(size);
-    saved_.push_back(std::move(saved));
-    while (saved_bytes_ > limit) {
-        saved_bytes_ -= static_cast<int64_t>(saved_.front().state.size());
-        saved_.pop_front();
+    cache_.put(std::move(saved), slot_checkpoint_bytes());
+}
+
+int64_t Engine::slot_checkpoint_bytes() const {
+    int64_t n = 0;
+    for (const auto & s : slots_) n += checkpoint_bytes(s->checkpoints);
+    return n;
+}
+
+void Engine::publish_cache_stats() {
+    int n_checkpoints = cache_.checkpoints();
+    for (const auto & s : slots_) n_checkpoints += static_cast<int>(s->checkpoints.size());
+    const int64_t bytes_in_slots = slot_checkpoint_bytes();
+    std::lock_guard<std::mutex> lock(mu_);
+    cache_stats_.saved_prompts = cache_.entries();
+    cache_stats_.saved_bytes = cache_.bytes();
+    cache_stats_.checkpoints = n_checkpoints;
+    cache_stats_.checkpoint_bytes = cache_.checkpoint_bytes() + bytes_in_slots;
+}
+
+std::vector<size_t> Engine::checkpoint_positions(const std::vector<llama_token> & prompt) const {
+    // The next turn of a conversation repeats this prompt and goes on with the answer: it
+    // resumes at the token before the last (the last is decoded again for its logits), or, when
+    // the template renders the answer's turn differently from the generation prompt (reasoning
+    // dropped, an empty thinking block added), where the generation prompt starts.
+    std::vector<size_t> at;
+    if (prompt.size() < 2) return at;
+    at.push_back(prompt.size() - 1);
+    const llama_vocab * vocab = model_->vocab();
+    for (size_t i = prompt.size() - 1; i-- > 1;) {
+        if (llama_vocab_get_attr(vocab, prompt[i]) & LLAMA_TOKEN_ATTR_CONTROL) {
+            at.push_back(i);
+            break;
+        }
     }
+    return at;  // nearest last
+}
+
+void Engine::take_checkpoint(Slot & slot) {
+    const size_t n_tokens = slot.cache.size();
+    if (n_tokens == 0 || (!slot.checkpoints.empty() && slot.checkpoints.back().n_tokens >= n_tokens)) return;
+    const size_t size = llama_state_seq_get_size_ext(ctx_, slot.id, LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY);
+    if (!cache_.fits(static_cast<int64_t>(size))) return;
+    while (static_cast<int>(slot.checkpoints.size()) >= options_.ctx_checkpoints) {
+        slot.checkpoints.erase(slot.checkpoints.begin());
+    }
+    // Saved prompts go first, least recently used first; then this slot's oldest checkpoints.
+    while (!cache_.make_room(slot_checkpoint_bytes() + static_cast<int64_t>(size))) {
+        if (slot.checkpoints.empty()) return;
+        slot.checkpoints.erase(slot.checkpoints.begin());
+    }
+    Checkpoint c{n_tokens, std::vector<uint8_t>(size)};
+    if (llama_state_seq_get_data_ext(ctx_, c.state.data(), size, slot.id, LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) != size) {
+        return;
+    }
+    slot.checkpoints.push_back(std::move(c));
 }
 
 void Engine::evict_idle_slots(const Slot & started) {
@@ -350,27 +412,51 @@ void Engine::evict_idle_slots(const Slot & started) {
         if (exact) save(*s);
         llama_memory_seq_rm(mem, s->id, -1, -1);
         s->cache.clear();
+        s->checkpoints.clear();
     }
 }
 
-bool Engine::cut_back(Slot & slot, size_t keep) {
+size_t Engine::cut_back(Slot & slot, size_t keep) {
     llama_memory_t mem = llama_get_memory(ctx_);
+    auto drop_all = [&] {
+        llama_memory_seq_rm(mem, slot.id, -1, -1);
+        slot.cache.clear();
+        slot.checkpoints.clear();
+        return size_t{0};
+    };
+    // Checkpoints past what is kept describe tokens about to be replaced.
+    auto drop_checkpoints_after = [&](size_t n) {
+        while (!slot.checkpoints.empty() && slot.checkpoints.back().n_tokens > n) slot.checkpoints.pop_back();
+    };
     const auto pos = static_cast<llama_pos>(keep);
     bool kept = llama_memory_seq_rm(mem, slot.id, pos, -1);  // recurrent memory cannot go back
+    if (!kept && keep > 0) {
+        // The nearest checkpoint at or before `keep` brings back the part that cannot be cut;
+        // a refused restore leaves the sequence in an unknown state: it is all decoded again.
+        drop_checkpoints_after(keep);
+        if (slot.checkpoints.empty()) return drop_all();
+        const Checkpoint & c = slot.checkpoints.back();
+        kept = llama_state_seq_set_data_ext(ctx_, c.state.data(), c.state.size(), slot.id,
+                                            LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) == c.state.size() &&
+               llama_memory_seq_rm(mem, slot.id, static_cast<llama_pos>(c.n_tokens), -1);
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            ++(kept ? cache_stats_.checkpoint_restores : cache_stats_.checkpoint_restore_failures);
+        }
+        if (!kept) return drop_all();
+        keep = c.n_tokens;
+    }
     if (kept && keep > 0) {
         // The next token attends to the sliding window before it. Cells that have fallen out of
         // a sequence's window can be taken by other sequences (llama.cpp reuses them even in a
         // full-size SWA cache), so the window may be gone; then the prompt is decoded again.
         const llama_pos pos_min = llama_memory_seq_pos_min(mem, slot.id);
-        kept = pos_min >= 0 && pos_min <= std::max<llama_pos>(0, pos - llama_model_n_swa(model_->get()));
+        kept = pos_min >= 0 && pos_min <= std::max<llama_pos>(0, static_cast<llama_pos>(keep) - llama_model_n_swa(model_->get()));
     }
-    if (!kept) {
-        llama_memory_seq_rm(mem, slot.id, -1, -1);
-        slot.cache.clear();
-        return false;
-    }
+    if (!kept) return drop_all();
     slot.cache.resize(keep);
-    return true;
+    drop_checkpoints_after(keep);
+    return keep;
 }
 
 void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
@@ -378,8 +464,15 @@ void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
     size_t keep = common_prefix(slot.cache, prompt);
     // The last prompt token is always decoded again: its logits give the first sample.
     if (keep == prompt.size()) --keep;
-    if (!cut_back(slot, keep)) keep = 0;
+    keep = cut_back(slot, keep);
     slot.n_prompt_done = keep;
+    slot.checkpoint_at.clear();
+    slot.checkpoint_due = false;
+    if (needs_checkpoints_) {
+        for (size_t at : checkpoint_positions(prompt)) {
+            if (at > keep) slot.checkpoint_at.push_back(at);
+        }
+    }
     slot.next_token = LLAMA_TOKEN_NULL;
     slot.i_batch = -1;
     slot.n_generated = 0;
@@ -443,27 +536,49 @@ void Engine::step() {
             s->cache.push_back(prompt[s->n_prompt_done]);
             ++s->n_prompt_done;
             if (last) s->i_batch = i;
+            // The chunk ends where a checkpoint is due; the prompt goes on next step.
+            if (!s->checkpoint_at.empty() && s->checkpoint_at.back() == s->n_prompt_done) {
+                s->checkpoint_at.pop_back();
+                s->checkpoint_due = true;
+                break;
+            }
         }
     }
     if (batch_.n_tokens == 0) return;
 
-    const int32_t rc = llama_decode(ctx_, batch_);
+    int32_t rc = llama_decode(ctx_, batch_);
     {
         std::lock_guard<std::mutex> lock(mu_);
         ++decode_calls_;
     }
+    // A remote (RPC) device whose connection broke shows only once its queued work has been
+    // waited for, and its outputs are zeros then: the batch fails as a failed decode does.
+    if (rc == 0) llama_synchronize(ctx_);
+    const std::string failure = backend_failure();
+    if (rc == 0 && !failure.empty()) rc = -3;
     if (rc != 0) {
         // Only the tasks in this batch fail; their sequences are cleared so the slots are clean.
-        const std::string why = "llama_decode failed (code " + std::to_string(rc) + ")";
+        const std::string why = "llama_decode failed (code " + std::to_string(rc) + ")" +
+                                (failure.empty() ? "" : ": " + failure);
         llama_memory_t mem = llama_get_memory(ctx_);
         for (auto & s : slots_) {
             if (!s->task) continue;
             llama_memory_seq_rm(mem, s->id, -1, -1);
             s->cache.clear();
+            s->checkpoints.clear();
             release(*s, FinishReason::error, {}, why);
         }
         return;
     }
+    bool took_checkpoint = false;
+    for (auto & s : slots_) {
+        if (s->task && s->checkpoint_due) {
+            s->checkpoint_due = false;
+            take_checkpoint(*s);
+            took_checkpoint = true;
+        }
+    }
+    if (took_checkpoint) publish_cache_stats();
     for (auto & s : slots_) {
         if (!s->task || s->i_batch < 0) continue;
         try {

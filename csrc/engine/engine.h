@@ -15,12 +15,15 @@
 #include <vector>
 
 #include "llama.h"
+#include "prompt_cache.h"
 #include "ready_queue.h"
 #include "task.h"
 
 namespace pyllm {
 
 class Model;
+class RequestPreparer;
+struct ChatRequest;
 
 struct EngineOptions {
     int n_parallel = 4;    // slots: tasks generating at the same time
@@ -34,6 +37,9 @@ struct EngineOptions {
     // cells in use); this much host memory (MiB) keeps their KV, copied back when a prompt
     // continues one of them. 0: idle slots stay in the context; -1: no limit.
     int64_t cache_ram_mib = 8192;
+    // Context checkpoints kept per slot for memory that cannot be cut back to a prefix
+    // (recurrent and hybrid models); they share cache_ram_mib's host memory. 0: none.
+    int ctx_checkpoints = 8;
 };
 
 struct EngineStats {
@@ -43,7 +49,11 @@ struct EngineStats {
     int n_ctx_slot = 0;
     uint64_t decode_calls = 0;
     int saved_prompts = 0;      // idle slots' KV held in host memory
-    int64_t saved_bytes = 0;
+    int64_t saved_bytes = 0;    // their bytes, their checkpoints included
+    int checkpoints = 0;        // context checkpoints, in slots and in saved prompts
+    int64_t checkpoint_bytes = 0;
+    uint64_t checkpoint_restores = 0;         // prompts resumed from a checkpoint
+    uint64_t checkpoint_restore_failures = 0; // restores llama.cpp refused: decoded cold instead
 };
 
 class Engine {
@@ -58,6 +68,9 @@ public:
     // `processor` (optional) turns the task's text into payloads on the engine thread.
     std::shared_ptr<Task> submit(std::vector<llama_token> prompt, TaskParams params,
                                  std::unique_ptr<OutputProcessor> processor = nullptr);
+    // Queues a request for preparation off the caller's thread (request_preparer.h) and
+    // returns its task at once, "preparing"; a refusal is the task's preparation_error().
+    std::shared_ptr<Task> submit(ChatRequest request);
 
     // Where watched tasks signal new output to an asyncio loop.
     ReadyQueue & ready() { return ready_; }
@@ -71,11 +84,11 @@ public:
 
 private:
     struct Slot;
-    struct SavedPrompt {
-        std::vector<llama_token> tokens;
-        std::vector<uint8_t> state;
-    };
 
+    std::shared_ptr<Task> new_task();
+    // What submit() validates, then the task joins the queue. Throws as submit() does.
+    void enqueue(const std::shared_ptr<Task> & task, std::vector<llama_token> prompt, TaskParams params,
+                 std::unique_ptr<OutputProcessor> processor);
     void run();
     bool admit_pending();
     int queued_locked() const;  // queued tasks not cancelled; mu_ held
@@ -83,11 +96,18 @@ private:
     // Before a task takes `slot`: saves what the task would cut away, restores a saved prompt
     // that serves the task better than the slot's cache.
     void prepare_slot(Slot & slot, const std::vector<llama_token> & prompt);
-    void save(Slot & slot);  // copies the slot's KV to host memory (saved_)
+    void save(Slot & slot);  // copies the slot's KV to host memory (cache_)
     void evict_idle_slots(const Slot & started);
-    // Drops the slot's KV from position `keep` on; false (and all dropped) when what is left
-    // cannot continue at `keep`.
-    bool cut_back(Slot & slot, size_t keep);
+    // Drops the slot's KV from position `keep` on, going back to the nearest checkpoint at or
+    // before `keep` where the memory cannot be cut there; returns how many tokens are kept
+    // (0, all dropped, when nothing left can continue).
+    size_t cut_back(Slot & slot, size_t keep);
+    // Where a prompt's prefill pauses for a checkpoint: the start of the generation prompt
+    // (the last control token) and the token before the last.
+    std::vector<size_t> checkpoint_positions(const std::vector<llama_token> & prompt) const;
+    void take_checkpoint(Slot & slot);  // at the slot's current cache length
+    int64_t slot_checkpoint_bytes() const;
+    void publish_cache_stats();
     void admit(Slot & slot, std::shared_ptr<Task> task);
     void step();
     void sample(Slot & slot);
@@ -100,8 +120,8 @@ private:
     int n_ctx_slot_ = 0;
     std::vector<std::unique_ptr<Slot>> slots_;  // owned by the scheduler thread
     uint64_t release_count_ = 0;
-    std::list<SavedPrompt> saved_;  // least recently used first; the scheduler thread's
-    int64_t saved_bytes_ = 0;
+    PromptCache cache_;  // the scheduler thread's
+    bool needs_checkpoints_ = false;  // the memory cannot be cut back to any prefix
 
     mutable std::mutex mu_;  // guards pending_, stopping_, next_id_, busy_slots_, decode_calls_
     std::condition_variable cv_;
@@ -110,12 +130,12 @@ private:
     uint64_t next_id_ = 1;
     int busy_slots_ = 0;
     uint64_t decode_calls_ = 0;
-    int saved_prompts_ = 0;  // saved_.size() and saved_bytes_ as last published for stats()
-    int64_t saved_bytes_published_ = 0;
+    EngineStats cache_stats_;  // the prompt cache's fields as last published for stats()
 
     ReadyQueue ready_;
 
     std::thread thread_;
+    std::unique_ptr<RequestPreparer> preparer_;  // declared last: stopped first
 };
 
 }  // namespace pyllm

@@ -65,8 +65,7 @@ std::vector<std::shared_ptr<Task>> ReadyQueue::drain() {
 
 SyntheticProducer::SyntheticProducer(int n_tasks) {
     for (int i = 0; i < n_tasks; ++i) {
-        tasks_.push_back(std::make_shared<Task>(static_cast<uint64_t>(i + 1), std::vector<llama_token>{},
-                                                TaskParams{}, nullptr));
+        tasks_.push_back(std::make_shared<Task>(static_cast<uint64_t>(i + 1)));
     }
 }
 

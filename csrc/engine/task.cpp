@@ -23,9 +23,60 @@ const char * finish_reason_name(FinishReason reason) {
     return "none";
 }
 
-Task::Task(uint64_t id, std::vector<llama_token> prompt, TaskParams params, common_sampler * sampler)
-    : id_(id), prompt_(std::move(prompt)), params_(std::move(params)), sampler_(sampler), t_submit_(Clock::now()) {
-    usage_.prompt_tokens = static_cast<int32_t>(prompt_.size());
+Task::Task(uint64_t id) : id_(id), t_submit_(Clock::now()) {}
+
+void Task::set_request(std::vector<llama_token> prompt, TaskParams params, common_sampler * sampler,
+                       std::unique_ptr<OutputProcessor> processor) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        prompt_ = std::move(prompt);
+        params_ = std::move(params);
+        sampler_ = sampler;
+        processor_ = std::move(processor);
+        binary_output_.store(processor_ != nullptr, std::memory_order_relaxed);
+        usage_.prompt_tokens = static_cast<int32_t>(prompt_.size());
+        prepared_ = true;
+    }
+    cv_.notify_all();
+}
+
+bool Task::fail_preparation(std::exception_ptr error) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        preparation_error_ = error;
+        done_ = true;
+        finish_reason_ = cancel_requested() ? FinishReason::cancelled : FinishReason::error;
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception & e) {
+            error_ = e.what();
+        } catch (...) {
+            error_ = "preparing the request failed";
+        }
+        t_end_ = t_admit_ = Clock::now();
+    }
+    cv_.notify_all();
+    return true;
+}
+
+bool Task::prepared() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return prepared_;
+}
+
+std::exception_ptr Task::preparation_error() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return preparation_error_;
+}
+
+bool Task::wait_prepared(int timeout_ms) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto ready = [this] { return prepared_ || done_; };
+    if (timeout_ms < 0) {
+        cv_.wait(lock, ready);
+        return true;
+    }
+    return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
 }
 
 Task::~Task() {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -78,20 +79,37 @@ public:
     virtual void on_finish(const FinishInfo & info, std::vector<std::string> & out) = 0;
 };
 
+// A task is created "preparing" (its request is rendered and tokenized off the event loop,
+// request_preparer.h), then given its prompt, parameters, sampler and output processor once,
+// before it is queued for the scheduler; or it fails preparation and is done at once.
 class Task {
 public:
     using Clock = std::chrono::steady_clock;
 
-    Task(uint64_t id, std::vector<llama_token> prompt, TaskParams params, common_sampler * sampler);
+    explicit Task(uint64_t id);
     ~Task();
     Task(const Task &) = delete;
     Task & operator=(const Task &) = delete;
+
+    // Before the task is queued, exactly once; the scheduler reads these without a lock.
+    // The task counts as prepared from here on, so no output can come before it is.
+    void set_request(std::vector<llama_token> prompt, TaskParams params, common_sampler * sampler,
+                     std::unique_ptr<OutputProcessor> processor);
 
     uint64_t id() const { return id_; }
     const std::vector<llama_token> & prompt() const { return prompt_; }
     const TaskParams & params() const { return params_; }
     common_sampler * sampler() { return sampler_; }
-    void set_processor(std::unique_ptr<OutputProcessor> processor) { processor_ = std::move(processor); }
+    // Payloads are a protocol's final bytes (an output processor writes them), not text.
+    bool binary_output() const { return binary_output_.load(std::memory_order_relaxed); }
+
+    // Preparation failed: the task is done. Returns true: the consumer needs a wake-up.
+    bool fail_preparation(std::exception_ptr error);
+    bool prepared() const;  // queued for the scheduler (it may be running or done since)
+    // Why preparation failed (null if it did not): the typed error a submit() would throw.
+    std::exception_ptr preparation_error() const;
+    // Blocks up to timeout_ms (< 0: forever) until prepared or done.
+    bool wait_prepared(int timeout_ms);
 
     // Consumer side (any thread). wait() blocks up to timeout_ms (< 0: forever) until
     // output is ready or the task is done, then takes everything ready.
@@ -133,16 +151,19 @@ private:
     bool push_locked(std::string && item);
 
     const uint64_t id_;
-    const std::vector<llama_token> prompt_;
-    const TaskParams params_;
-    common_sampler * sampler_;
+    std::vector<llama_token> prompt_;
+    TaskParams params_;
+    common_sampler * sampler_ = nullptr;
     std::unique_ptr<OutputProcessor> processor_;
     std::atomic<bool> cancelled_{false};
+    std::atomic<bool> binary_output_{false};
 
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::vector<std::string> items_;
     bool done_ = false;
+    bool prepared_ = false;
+    std::exception_ptr preparation_error_;
     FinishReason finish_reason_ = FinishReason::none;
     std::string stop_sequence_;
     std::string error_;

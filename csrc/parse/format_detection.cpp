@@ -40,8 +40,12 @@ std::optional<NativeParser> make_hermes_parser(const ChatLayout & layout, const 
         layout.literals.count("<function=")) {
         return std::nullopt;
     }
+    // The reference's marker is "<tool_call>\n"; models also write the JSON right after
+    // "<tool_call>" (or after other spacing), which the header reader skips.
+    ChatLayout bare = layout;
+    bare.content_until = {"<tool_call>"};
     auto calls = std::make_unique<HermesToolCalls>(declared_names(tools), "</tool_call>");
-    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls)), "hermes"};
+    return NativeParser{std::make_unique<TaggedStreamParser>(bare, std::move(calls)), "hermes"};
 }
 
 // Qwen3-Coder / Qwen3.5 / Nemotron-3: <tool_call>\n<function=NAME>\n<parameter=KEY>\n...
@@ -64,11 +68,10 @@ std::optional<NativeParser> make_glm_parser(const ChatLayout & layout) {
         !layout.literals.count("<arg_value>") || !layout.literals.count("</tool_call>")) {
         return std::nullopt;
     }
-    const bool newlines = layout.literals.count("</arg_key>\n") > 0;
-    return tagged_args_parser(layout,
-                              {"", "", newlines ? "\n" : "", "<arg_key>",
-                               newlines ? "</arg_key>\n<arg_value>" : "</arg_key><arg_value>",
-                               newlines ? "</arg_value>\n" : "</arg_value>", "</tool_call>", true},
+    // Either model family writes either spacing (GLM-4.5 newlines reach GLM-4.7 templates and
+    // the other way round): whitespace between the tags is free, the name ends at a tag or a
+    // newline.
+    return tagged_args_parser(layout, {"", "", "", "<arg_key>", "</arg_key>", "</arg_value>", "</tool_call>", true, "<arg_value>"},
                               "glm");
 }
 
@@ -162,8 +165,14 @@ std::optional<NativeParser> make_llama3_parser(const ChatLayout & layout, const 
         !layout.literals.count("\"parameters\"") || !layout.rules.count("tool-call")) {
         return std::nullopt;
     }
+    // Llama 3.1+ may open a call with <|python_tag|> (the template's built-in tool syntax),
+    // and models trained on OpenAI-style data write "arguments" for "parameters".
+    ChatLayout tagged = layout;
+    tagged.content_until.push_back("<|python_tag|>");
     auto calls = std::make_unique<HermesToolCalls>(declared_names(tools), "", "parameters", true);
-    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), CallSection{{}, {}, {}, ","}),
+    calls->also_accept_args_key("arguments");
+    calls->also_open_with("<|python_tag|>");
+    return NativeParser{std::make_unique<TaggedStreamParser>(tagged, std::move(calls), CallSection{{}, {}, {}, ","}),
                         "llama3"};
 }
 

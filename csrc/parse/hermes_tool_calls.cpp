@@ -47,7 +47,8 @@ HermesToolCalls::HermesToolCalls(std::set<std::string> declared_tools, std::stri
       brace_in_start_marker_(brace_in_start_marker),
       array_wrapped_(array_wrapped) {}
 
-void HermesToolCalls::begin(std::string_view /*start_marker*/) {
+void HermesToolCalls::begin(std::string_view start_marker) {
+    opening_brace_ = !brace_in_start_marker_ || (!braced_marker_.empty() && start_marker == braced_marker_);
     stage_ = Stage::header;
     started_value_ = false;
     value_end_.reset();
@@ -97,7 +98,7 @@ size_t HermesToolCalls::match_header(std::string_view text, std::string & name, 
     c.space();
     if (!c.literal(",")) return fail();
     c.space();
-    if (!c.literal(args_key_)) return fail();
+    if (!c.literal(args_key_) && (alt_args_key_.empty() || c.partial || !c.literal(alt_args_key_))) return fail();
     c.space();
     if (!c.literal(":")) return fail();
     c.space();
@@ -137,7 +138,7 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
     size_t used = 0;
     if (stage_ == Stage::header) {
         std::string name;
-        const size_t n = match_header(text, name, array_wrapped_, !brace_in_start_marker_);
+        const size_t n = match_header(text, name, array_wrapped_, opening_brace_);
         if (n == npos || (n == 0 && text.size() > longest_header)) {
             return {Status::not_a_call, 0};
         }

@@ -27,6 +27,11 @@ public:
     HermesToolCalls(std::set<std::string> declared_tools, std::string call_end, std::string args_key = "arguments",
                     bool brace_in_start_marker = false, bool array_wrapped = false);
 
+    // Another key the arguments may come under ("arguments" where the format says "parameters").
+    void also_accept_args_key(const std::string & key) { alt_args_key_ = '"' + key + '"'; }
+    // Another start marker, after which the object's own "{" follows (Llama's <|python_tag|>).
+    void also_open_with(std::string marker) { braced_marker_ = std::move(marker); }
+
     void begin(std::string_view start_marker) override;
     Step consume(std::string_view text, bool at_end, ToolCallSink & sink) override;
 
@@ -50,6 +55,9 @@ private:
     std::set<std::string> declared_;
     MarkerMatcher call_end_;
     std::string args_key_;  // quoted
+    std::string alt_args_key_;
+    std::string braced_marker_;
+    bool opening_brace_ = true;  // the current call's "{" is still to come
     bool brace_in_start_marker_;
     bool array_wrapped_;
     Stage stage_ = Stage::header;

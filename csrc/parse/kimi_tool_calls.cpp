@@ -21,17 +21,17 @@ void KimiToolCalls::begin(std::string_view /*start_marker*/) {
 }
 
 size_t KimiToolCalls::match_header(std::string_view text, std::string & name, std::string & id) const {
-    size_t pos = 0;
-    int r = 1;
+    int r = match_literal(text, 0, "functions.");
     auto cut_or_fail = [&]() { return r == 0 ? size_t(0) : npos; };
-    const size_t id_start = pos;
-    if ((r = match_literal(text, pos, "functions.")) <= 0) return cut_or_fail();
-    pos += 10;
+    if (r == 0) return 0;
+    // The id is functions.NAME:N; models also write a bare NAME:N.
+    size_t pos = r == 1 ? 10 : 0;
     const size_t name_end = text.find(':', pos);
     if (name_end == npos) {
         return text.find('<', pos) == npos ? 0 : npos;
     }
     name.assign(text.substr(pos, name_end - pos));
+    if (name.empty() || name.find_first_of(" \n\t<>") != std::string::npos) return npos;
     pos = name_end + 1;
     const size_t digits = pos;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
@@ -39,7 +39,8 @@ size_t KimiToolCalls::match_header(std::string_view text, std::string & name, st
     }
     if (pos == text.size()) return 0;
     if (pos == digits) return npos;
-    id.assign(text.substr(id_start, pos - id_start));
+    id.assign(text.substr(0, pos));
+    pos = skip_space(text, pos);  // "functions.f:0 <|tool_call_argument_begin|>" is seen too
     if ((r = match_literal(text, pos, argument_begin)) <= 0) return cut_or_fail();
     return pos + argument_begin.size();
 }
@@ -73,8 +74,15 @@ ToolCallSyntax::Step KimiToolCalls::consume(std::string_view text, bool at_end, 
         }
         stage_ = Stage::tail;
     }
-    // After the arguments: the optional call end marker.
-    const int r = match_literal(text, used, call_end);
+    // After the arguments: the optional call end marker, maybe after spacing.
+    const size_t end_at = skip_space(text, used);
+    if (end_at == text.size() && !at_end) {
+        return {Status::more, used};
+    }
+    const int r = match_literal(text, end_at, call_end);
+    if (r == 1) {
+        used = end_at;
+    }
     if (r == 0 && !at_end) {
         return {Status::more, used};
     }

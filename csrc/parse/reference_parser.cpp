@@ -20,16 +20,25 @@ common_chat_msg reference_parse(const std::string & text, bool is_partial, const
     if (rejected) {
         *rejected = false;
     }
-    if (is_partial) {
-        return common_chat_parse(text, true, params);
-    }
-    try {
-        return common_chat_parse(text, false, params);
-    } catch (const std::runtime_error &) {
-        if (rejected) {
-            *rejected = true;
+    if (!is_partial) {
+        try {
+            return common_chat_parse(text, false, params);
+        } catch (const std::runtime_error &) {
+            if (rejected) {
+                *rejected = true;
+            }
         }
+    }
+    // llama.cpp's partial parse also throws for some output no prefix of its format can
+    // become: mid-stream nothing is sent yet; at the end the output is kept as content.
+    try {
         return common_chat_parse(text, true, params);
+    } catch (const std::runtime_error &) {
+        common_chat_msg msg;
+        if (!is_partial) {
+            msg.content = text;
+        }
+        return msg;
     }
 }
 

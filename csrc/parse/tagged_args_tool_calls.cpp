@@ -53,6 +53,15 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// Models trained on Python tool calls write True, False and None; copied raw they are not
+// JSON. Where the schema allows the JSON value they stand for, it is that value.
+std::string_view python_literal_as_json(std::string_view text, unsigned kinds) {
+    if ((kinds & ArgValueKind::boolean) && text == "True") return "true";
+    if ((kinds & ArgValueKind::boolean) && text == "False") return "false";
+    if ((kinds & ArgValueKind::null) && text == "None") return "null";
+    return {};
+}
+
 }  // namespace
 
 TaggedArgsToolCalls::TaggedArgsToolCalls(TaggedCallFormat format,
@@ -107,7 +116,16 @@ size_t TaggedArgsToolCalls::match_arg_header(std::string_view text, std::string 
         return 0;
     }
     key.assign(trim(text.substr(key_start, key_end - key_start)));
-    return key_end + format_.arg_suffix.size();
+    const size_t after_key = key_end + format_.arg_suffix.size();
+    if (format_.value_open.empty()) {
+        return after_key;
+    }
+    const size_t open = skip_space(text, after_key);
+    const int r = match_literal(text, open, format_.value_open);
+    if (r == 0 || open == text.size()) {
+        return 0;
+    }
+    return r == 1 ? open + format_.value_open.size() : after_key;
 }
 
 void TaggedArgsToolCalls::start_value(std::string_view key, ToolCallSink & sink) {
@@ -121,10 +139,13 @@ void TaggedArgsToolCalls::start_value(std::string_view key, ToolCallSink & sink)
     // Objects and arrays (possibly long) stream as the model writes them. A value that may
     // also be text, or a scalar (short), waits for its end tag to decide: text, or a
     // scalar that is not what the schema says, becomes a string rather than invalid JSON.
-    const bool container = kind_.json & (ArgValueKind::object | ArgValueKind::array);
-    mode_ = kind_.json == 0                  ? ValueMode::string
-            : container && !kind_.string     ? ValueMode::json
-                                             : ValueMode::undecided;
+    // A value that may be any JSON (Qwen3-Coder's json-value) waits for its first byte:
+    // an object or array then streams, a scalar waits for its end.
+    constexpr unsigned containers = ArgValueKind::object | ArgValueKind::array;
+    const bool only_containers = (kind_.json & containers) && !(kind_.json & ~containers);
+    mode_ = kind_.json == 0                      ? ValueMode::string
+            : only_containers && !kind_.string   ? ValueMode::json
+                                                 : ValueMode::undecided;
     std::string out = arg_count_ > 0 ? "," : "";
     out += common_json::make(std::string(key)).dump();
     out += ':';
@@ -145,9 +166,20 @@ void TaggedArgsToolCalls::value_text(std::string_view text, ToolCallSink & sink)
         case ValueMode::json:
             sink.arguments(text);  // a JSON value passes through as the model wrote it
             break;
-        case ValueMode::undecided:
+        case ValueMode::undecided: {
             undecided_.append(text);
+            const size_t first = skip_space(undecided_, 0);
+            const unsigned opens = first == undecided_.size() ? 0
+                                   : undecided_[first] == '{' ? ArgValueKind::object
+                                   : undecided_[first] == '[' ? ArgValueKind::array
+                                                              : 0;
+            if (!kind_.string && (kind_.json & opens)) {
+                mode_ = ValueMode::json;
+                sink.arguments(undecided_);
+                undecided_.clear();
+            }
             break;
+        }
     }
 }
 
@@ -158,8 +190,11 @@ void TaggedArgsToolCalls::end_value(ToolCallSink & sink) {
         // The reference tries the schema's JSON types first, then takes the text as a string
         // (or, when the schema allows no string, rejects the output).
         const auto v = common_json::parse_no_throw(undecided_);
+        const std::string_view python = python_literal_as_json(trim(undecided_), kind_.json);
         if (!v.is_discarded() && (json_kind(v) & kind_.json)) {
             sink.arguments(undecided_);
+        } else if (!python.empty()) {
+            sink.arguments(python);
         } else {
             std::string out = "\"";
             append_json_escaped(out, undecided_);

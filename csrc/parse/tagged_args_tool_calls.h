@@ -28,6 +28,9 @@ struct TaggedCallFormat {
     std::string value_end;    // "\n</parameter>\n", "</arg_value>", "</parameter>"
     std::string call_end;     // after the last argument: "</function>\n</tool_call>", "</tool_call>", "</invoke>"
     bool space_between_tags = false;  // whitespace may separate the tags (GLM, MiniMax)
+    // Opens the value after arg_suffix and any whitespace ("<arg_value>" for GLM, whose
+    // models write "</arg_key>\n<arg_value>" and "</arg_key><arg_value>" alike).
+    std::string value_open = {};
 };
 
 class TaggedArgsToolCalls : public ToolCallSyntax {

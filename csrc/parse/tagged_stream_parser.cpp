@@ -252,12 +252,12 @@ bool TaggedStreamParser::step(bool at_end) {
                     enter(marker, n, std::exchange(unproven_section_, {}).append(rest.substr(0, n)));
                     return true;
                 }
-                if (unproven_section_.empty()) {
-                    pos_ += n + marker.size();
-                    section_closed_ = true;
-                    return true;
-                }
-                // An empty section is not one: falls through to content from its start on.
+                // A closed section ends here, an empty one included: a section no call
+                // follows would otherwise leak its markers into the content.
+                unproven_section_.clear();
+                pos_ += n + marker.size();
+                section_closed_ = true;
+                return true;
             } else if (m.text_end == 0 && !at_end) {
                 return false;  // may still become another call
             } else if (m.text_end == 0 && !unproven_section_.empty()) {

@@ -18,12 +18,14 @@ OpenAIChatEncoder::OpenAIChatEncoder(OpenAIResponseOptions options) : options_(s
 }
 
 void OpenAIChatEncoder::push_delta(std::string_view delta, std::vector<std::string> & out) const {
-    std::string chunk;
-    chunk.reserve(chunk_head_.size() + delta.size() + 32);
-    chunk += chunk_head_;
-    chunk += delta;
-    chunk += ",\"finish_reason\":null}]}";
-    out.push_back(std::move(chunk));
+    std::string frame;
+    frame.reserve(kSseDataPrefix.size() + chunk_head_.size() + delta.size() + 32);
+    frame += kSseDataPrefix;
+    frame += chunk_head_;
+    frame += delta;
+    frame += ",\"finish_reason\":null}]}";
+    frame += kSseEnd;
+    out.push_back(std::move(frame));
 }
 
 void OpenAIChatEncoder::start(const Usage &, std::vector<std::string> & out) {
@@ -138,7 +140,13 @@ std::string OpenAIChatEncoder::completion(const FinishInfo & info) const {
 
 void OpenAIChatEncoder::finish(const FinishInfo & info, std::vector<std::string> & out) {
     if (info.reason == FinishReason::error) {
-        out.push_back(openai_error_payload(info.error));
+        // Streaming, the status is sent already: the error is the stream's last event.
+        if (!options_.stream) {
+            out.push_back(openai_error_payload(info.error));
+            return;
+        }
+        out.push_back(sse_data(openai_error_payload(info.error)));
+        out.emplace_back(kSseDone);
         return;
     }
     if (!options_.stream) {
@@ -149,15 +157,16 @@ void OpenAIChatEncoder::finish(const FinishInfo & info, std::vector<std::string>
     chunk += "{},\"finish_reason\":\"";
     chunk += finish_reason(info);
     chunk += "\"}]}";
-    out.push_back(std::move(chunk));
+    out.push_back(sse_data(chunk));
     if (options_.include_usage) {
         // The usage chunk has no choices: OpenAI's shape, which the SDKs special-case.
         std::string usage = chunk_head_.substr(0, chunk_head_.find("\"choices\":"));
         usage += "\"choices\":[],\"usage\":";
         append_openai_usage(usage, openai_usage(info.usage));
         usage += '}';
-        out.push_back(std::move(usage));
+        out.push_back(sse_data(usage));
     }
+    out.emplace_back(kSseDone);
 }
 
 }  // namespace pyllm::protocol

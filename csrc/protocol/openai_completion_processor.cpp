@@ -27,12 +27,17 @@ void OpenAICompletionProcessor::on_text(std::string_view text, std::vector<std::
     chunk += "[{\"index\":0,\"text\":";
     append_json_string(chunk, text);
     chunk += ",\"logprobs\":null,\"finish_reason\":null}]}";
-    out.push_back(std::move(chunk));
+    out.push_back(sse_data(chunk));
 }
 
 void OpenAICompletionProcessor::on_finish(const FinishInfo & info, std::vector<std::string> & out) {
     if (info.reason == FinishReason::error) {
-        out.push_back(openai_error_payload(info.error));
+        if (!options_.stream) {
+            out.push_back(openai_error_payload(info.error));
+            return;
+        }
+        out.push_back(sse_data(openai_error_payload(info.error)));
+        out.emplace_back(kSseDone);
         return;
     }
     const OpenAIUsage usage{info.usage.prompt_tokens, info.usage.cached_tokens, info.usage.completion_tokens};
@@ -47,14 +52,19 @@ void OpenAICompletionProcessor::on_finish(const FinishInfo & info, std::vector<s
         append_openai_usage(last, usage);
     }
     last += '}';
-    out.push_back(std::move(last));
-    if (options_.stream && options_.include_usage) {
+    if (!options_.stream) {
+        out.push_back(std::move(last));
+        return;
+    }
+    out.push_back(sse_data(last));
+    if (options_.include_usage) {
         std::string chunk = head_;
         chunk += "[],\"usage\":";
         append_openai_usage(chunk, usage);
         chunk += '}';
-        out.push_back(std::move(chunk));
+        out.push_back(sse_data(chunk));
     }
+    out.emplace_back(kSseDone);
 }
 
 }  // namespace pyllm::protocol

@@ -36,4 +36,13 @@ std::string openai_error_payload(std::string_view message) {
     return out;
 }
 
+std::string sse_data(std::string_view json) {
+    std::string out;
+    out.reserve(kSseDataPrefix.size() + json.size() + kSseEnd.size());
+    out += kSseDataPrefix;
+    out += json;
+    out += kSseEnd;
+    return out;
+}
+
 }  // namespace pyllm::protocol

@@ -27,4 +27,10 @@ std::string openai_object_head(std::string_view id, int64_t created, std::string
 // the response began (the HTTP status is already sent for streams).
 std::string openai_error_payload(std::string_view message);
 
+// Server-sent events as OpenAI streams them: `data: <json>\n\n` per chunk, `data: [DONE]\n\n` last.
+inline constexpr std::string_view kSseDataPrefix = "data: ";
+inline constexpr std::string_view kSseEnd = "\n\n";
+inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";
+std::string sse_data(std::string_view json);
+
 }  // namespace pyllm::protocol

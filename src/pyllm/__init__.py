@@ -12,7 +12,7 @@ from pyllm.embedder import Embedder, EmbeddingJob
 from pyllm.engine import Completion, Engine, EngineError, Task, TaskResult, Timings, Usage
 from pyllm.model import Model
 from pyllm.parse import ParsedMessage, StreamEvent, StreamParser
-from pyllm.runtime import build_info, set_log_level
+from pyllm.runtime import build_info, devices, set_log_level
 
 __all__ = [
     "ChatTemplateError",
@@ -33,6 +33,7 @@ __all__ = [
     "StreamParser",
     "build_info",
     "default_model_path",
+    "devices",
     "Task",
     "TaskResult",
     "Timings",

@@ -8,7 +8,7 @@ rendering with their own protocol encoders.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from pyllm import _core
@@ -42,8 +42,27 @@ def _open_think_as_reasoning(prefill: dict[str, Any]) -> None:
         prefill["content"] = ""
 
 
-def render_chat_format(
-    model: Model,
+def sampling_params(**params: Any) -> _core.SamplingParams:
+    """The native sampling parameters from keywords (the names of Engine.submit's); None and
+    absent keywords keep the engine's defaults."""
+    sampling = _core.SamplingParams()
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name == "json_schema" and isinstance(value, Mapping):
+            value = json.dumps(value)
+        elif name in ("stop", "grammar_triggers", "preserved_tokens"):
+            value = list(value)
+        elif name == "logit_bias":
+            value = dict(value)
+        try:
+            setattr(sampling, name, value)
+        except AttributeError:
+            raise TypeError(f"unknown sampling parameter {name!r}") from None
+    return sampling
+
+
+def chat_request(
     messages: Sequence[Mapping[str, Any]],
     tools: Sequence[Mapping[str, Any]] | None = None,
     *,
@@ -53,10 +72,32 @@ def render_chat_format(
     tool_choice: str = "auto",
     json_schema: Mapping[str, Any] | None = None,
     template_kwargs: Mapping[str, Any] | None = None,
-) -> _core.ChatOutputFormat:
-    """Render one chat request. A trailing assistant message is a prefill that the output
-    continues (thinking templates included); an empty trailing assistant message is dropped.
-    ``tool_choice``: ``auto``, ``none`` or ``required`` (a grammar forces a call)."""
+    sampling: _core.SamplingParams | None = None,
+    output: _core.OutputSpec | None = None,
+) -> _core.ChatRequest:
+    """One conversation as a native request. A trailing assistant message is a prefill that
+    the output continues (thinking templates included); an empty trailing assistant message
+    is dropped. ``tool_choice``: ``auto``, ``none`` or ``required`` (a grammar forces a call)."""
+    messages = _normalized(messages)
+    request = _core.ChatRequest(
+        messages_json=json.dumps(messages),
+        tools_json=json.dumps(list(tools)) if tools else "",
+        enable_thinking=enable_thinking,
+        extract_reasoning=extract_reasoning,
+        parallel_tool_calls=parallel_tool_calls,
+        tool_choice=tool_choice,
+        continue_final_message=bool(messages) and messages[-1].get("role") == "assistant",
+        json_schema=json.dumps(json_schema) if json_schema else "",
+        template_kwargs={k: json.dumps(v) for k, v in (template_kwargs or {}).items()},
+    )
+    if sampling is not None:
+        request.sampling = sampling
+    if output is not None:
+        request.output = output
+    return request
+
+
+def _normalized(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     messages = [dict(m) for m in messages]
     for m in messages:
         # Templates read reasoning_content; some clients send the vLLM/Ollama name.
@@ -67,18 +108,22 @@ def render_chat_format(
     prefill = bool(messages) and messages[-1].get("role") == "assistant"
     if prefill:
         _open_think_as_reasoning(messages[-1])
+    return messages
+
+
+def render_chat_format(
+    model: Model,
+    messages: Sequence[Mapping[str, Any]],
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    **options: Any,
+) -> _core.ChatOutputFormat:
+    """Render one conversation now (the prompt, the template's format, grammar and markers),
+    with :func:`chat_request`'s options."""
+    r = chat_request(messages, tools, **options)
     return _core.ChatOutputFormat(
-        model._native,
-        json.dumps(messages),
-        json.dumps(list(tools)) if tools else "",
-        enable_thinking,
-        extract_reasoning,
-        parallel_tool_calls,
-        tool_choice=tool_choice,
-        continue_final_message=prefill,
-        json_schema=json.dumps(json_schema) if json_schema else "",
-        template_kwargs={k: json.dumps(v) for k, v in (template_kwargs or {}).items()},
-    )
+        model._native, r.messages_json, r.tools_json, r.enable_thinking, r.extract_reasoning,
+        r.parallel_tool_calls, tool_choice=r.tool_choice, continue_final_message=r.continue_final_message,
+        json_schema=r.json_schema, template_kwargs=r.template_kwargs)
 
 
 class ChatEvents:
@@ -93,7 +138,7 @@ class ChatEvents:
         for payload in self.task:
             yield json.loads(payload)
 
-    async def __aiter__(self):  # type: ignore[no-untyped-def]
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         async for payload in self.task:
             yield json.loads(payload)
 

@@ -5,18 +5,49 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from pyllm._core import PyllmError
 from pyllm.default_model import DefaultModelMissingError, default_model_path
 from pyllm.model import Model
-from pyllm.runtime import build_info
+from pyllm.runtime import add_rpc_servers, build_info, devices
+
+
+def _device_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Model keyword arguments from the device flags; the unset ones are left out, so only
+    what was asked for is checked against the devices there are."""
+    options: dict[str, Any] = {"n_gpu_layers": args.n_gpu_layers}
+    if args.main_gpu is not None:
+        options["main_gpu"] = args.main_gpu
+    if args.split_mode is not None:
+        options["split_mode"] = args.split_mode
+    if args.tensor_split:
+        options["tensor_split"] = args.tensor_split
+    if args.device is not None:
+        options["devices"] = args.device
+    return options
+
+
+def _build_facts() -> dict[str, Any]:
+    info = build_info()
+    info["cpu_code"] = ("native: tied to the CPU it was built on (GGML_NATIVE=ON, -march=native); "
+                        "it may not run on another CPU" if info["cpu_native"] else
+                        "portable: built for the instruction sets in cpu_features (GGML_NATIVE=OFF)")
+    return info
 
 
 def _info(args: argparse.Namespace) -> int:
+    if args.rpc:
+        add_rpc_servers(args.rpc)
+    if args.devices:
+        json.dump({"build": _build_facts(), "devices": devices()}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
     path = args.model or default_model_path()
-    model = Model(path, n_gpu_layers=args.n_gpu_layers)
+    model = Model(path, **_device_options(args))
     info = {
-        "build": build_info(),
+        "build": _build_facts(),
         "model": {
             "path": str(path),
             "architecture": model.architecture,
@@ -26,6 +57,8 @@ def _info(args: argparse.Namespace) -> int:
             "n_vocab": model.n_vocab,
             "size_bytes": model.size_bytes,
             "chat_template_chars": len(model.chat_template),
+            "offloaded_layers": model.offloaded_layers,
+            "weight_buffers": model.weight_buffers,
         },
         "example_prompt": model.apply_chat_template([{"role": "user", "content": "Hello!"}]),
     }
@@ -59,21 +92,60 @@ def _serve(args: argparse.Namespace) -> int:
             "listening on %s (not loopback) without --api-key: anyone who can reach it can use it", args.host)
     config = ServerConfig(
         model=args.model, alias=args.alias, n_ctx=args.ctx_size, n_parallel=args.parallel,
-        n_threads=args.threads, n_batch=args.batch_size, n_gpu_layers=args.n_gpu_layers,
+        n_threads=args.threads, n_batch=args.batch_size, device_options=_device_options(args),
         chat_template_file=args.chat_template_file, reasoning=args.reasoning,
         reasoning_field=args.reasoning_field, reasoning_format=args.reasoning_format,
         n_predict=args.n_predict, max_queued=args.max_queued, cache_ram_mib=args.cache_ram,
-        rpc=[s.strip() for s in args.rpc.split(",")] if args.rpc else [], api_keys=api_keys,
+        rpc=args.rpc or [], api_keys=api_keys,
         max_body_bytes=args.max_body_size, request_timeout=args.request_timeout, metrics=args.metrics,
         log_format=args.log_format, shutdown_grace=args.shutdown_grace,
         embeddings=args.embeddings, pooling=args.pooling,
     )
     try:
         serve(config, args.host, args.port)
-    except ValueError as e:  # e.g. --rpc on a build without RPC: never serve locally instead
+    except ValueError as e:  # e.g. --rpc on a build without RPC, -ngl without a GPU: never serve on the CPU instead
         print(f"pyllm: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def _list_of(kind: Callable[[str], Any], name: str) -> Callable[[str], list[Any]]:
+    def parse(text: str) -> list[Any]:
+        try:
+            items = [kind(item.strip()) for item in text.replace("/", ",").split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: {text!r} is not a comma-separated list") from None
+        if not items or any(item == "" for item in items):
+            raise argparse.ArgumentTypeError(f"{name}: {text!r} has an empty entry")
+        return items
+    return parse
+
+
+def _gpu_layers(text: str) -> int:
+    if text in ("all", "auto"):
+        return -1
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"-ngl: {text!r} is not a number, 'all' or 'auto'") from None
+
+
+def _add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    """The device flags, as llama-server's. Any of them where there is no device to offload
+    to is an error, never a run on the CPU."""
+    dev = parser.add_argument_group("devices")
+    dev.add_argument("-ngl", "--n-gpu-layers", "--gpu-layers", type=_gpu_layers, default=0, metavar="N",
+                     help="layers to offload to the GPU or RPC devices (-1, all: every layer; default 0)")
+    dev.add_argument("-mg", "--main-gpu", type=int, metavar="INDEX",
+                     help="the device for the whole model with -sm none (index into the offload devices)")
+    dev.add_argument("-sm", "--split-mode", choices=["none", "layer", "row"],
+                     help="how a model is split over several devices (llama.cpp's default: layer)")
+    dev.add_argument("-ts", "--tensor-split", type=_list_of(float, "-ts"), metavar="N0,N1,...",
+                     help="proportion of the model for each offload device, e.g. 3,1")
+    dev.add_argument("-dev", "--device", type=_list_of(str, "--device"), metavar="DEV,...",
+                     help="offload devices by name (`pyllm info --devices`), or 'none'")
+    dev.add_argument("--rpc", type=_list_of(str, "--rpc"), metavar="HOST:PORT,...",
+                     help="llama.cpp rpc-server addresses: the model is split over them (with -ngl)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("-np", "--parallel", type=int, default=4, help="slots: requests decoded together")
     srv.add_argument("-t", "--threads", type=int, default=0, help="CPU threads (0: physical cores)")
     srv.add_argument("-b", "--batch-size", type=int, default=512)
-    srv.add_argument("-ngl", "--n-gpu-layers", type=int, default=0, help="layers to offload to the GPU (-1: all)")
     srv.add_argument("--alias", help="model name reported to clients (default: the file name)")
     srv.add_argument("--chat-template-file", help="jinja chat template overriding the model's own")
     srv.add_argument("--reasoning", choices=["on", "off", "auto"], default="auto",
@@ -101,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--max-queued", type=int, default=64, help="requests waiting for a slot before 429/529")
     srv.add_argument("--cache-ram", type=int, default=8192, metavar="MIB",
                      help="host memory for idle slots' KV cache (MiB; -1: no limit; 0: idle slots stay in the context)")
-    srv.add_argument("--rpc", help="comma-separated llama.cpp rpc-server addresses (RPC builds)")
+    _add_device_arguments(srv)
     srv.add_argument("--embeddings", action="store_true",
                      help="serve POST /v1/embeddings (inputs up to -b tokens; a second context over the model)")
     srv.add_argument("--pooling", choices=["mean", "cls", "last", "rank"],
@@ -125,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="load a model (default: the packaged Gemma 3 270M) and print its facts")
     info.add_argument("-m", "--model", help="GGUF path (default: the packaged default model)")
-    info.add_argument("-ngl", "--n-gpu-layers", type=int, default=0, help="layers to offload to the GPU (-1: all)")
+    info.add_argument("--devices", action="store_true", help="list the build and the devices found; load no model")
+    _add_device_arguments(info)
     info.set_defaults(run=_info)
     return parser
 
@@ -140,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     except PyllmError as e:
         print(f"pyllm: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
+    except ValueError as e:  # a device flag that this build or machine cannot meet
+        print(f"pyllm: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

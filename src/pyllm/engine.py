@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyllm import _core
-from pyllm.chat import ChatEvents, render_chat_format
+from pyllm.chat import ChatEvents, chat_request, sampling_params
 from pyllm.model import Model
 
 # How long a blocking wait sleeps in native code before Python may handle signals (Ctrl-C).
 _WAIT_SLICE_MS = 100
 
 
-class EngineError(_core.PyllmError):
-    """A task failed inside the engine (e.g. a decode error); other tasks are unaffected."""
+EngineError = _core.EngineError  # a task failed inside the engine; other tasks are unaffected
 
 
 @dataclass(frozen=True)
@@ -63,9 +62,10 @@ class Task:
     task, so a disconnected client frees its slot within one decode step.
     """
 
-    def __init__(self, bridge: AsyncBridge, native: _core.Task) -> None:
+    def __init__(self, bridge: AsyncBridge, native: _core.Task, watcher: _AsyncWatcher | None = None) -> None:
         self._bridge = bridge
         self._native = native
+        self._watcher = watcher  # set when asyncio already watches it (Engine.asubmit)
 
     @property
     def id(self) -> int:
@@ -91,8 +91,12 @@ class Task:
                 self.cancel()
         self._raise_if_failed()
 
+    def _watch(self) -> _AsyncWatcher:
+        watcher, self._watcher = self._watcher, None
+        return watcher or self._bridge.watch(self._native)
+
     async def __aiter__(self) -> AsyncIterator[str]:
-        watcher = self._bridge.watch(self._native)
+        watcher = self._watch()
         finished = False
         try:
             while True:
@@ -148,8 +152,7 @@ class Task:
         return self._native.logprobs(start)
 
     def _raise_if_failed(self) -> None:
-        if self._native.finish_reason == "error":
-            raise EngineError(self._native.error)
+        self._native.raise_if_failed()
 
 
 class _AsyncWatcher:
@@ -175,6 +178,16 @@ class _AsyncWatcher:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    async def news(self) -> None:
+        """Waits until there is output, the task is done, or ``wake()``; takes nothing."""
+        if not self._items and not self._done and not self._woken:
+            self._waiter = self.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        self._woken = False
 
     async def next_batch(self) -> tuple[list[str], bool]:
         """Every payload ready and whether the task is done; waits until there is one, or
@@ -292,71 +305,52 @@ class Engine:
             return self.model.tokenize(prompt, add_special=True, parse_special=True)
         return list(prompt)
 
-    def submit(
-        self,
-        prompt: str | Sequence[int],
-        *,
-        max_tokens: int | None = None,
-        temperature: float = 0.8,
-        top_p: float = 0.95,
-        top_k: int = 40,
-        min_p: float = 0.05,
-        seed: int | None = None,
-        repeat_penalty: float = 1.0,
-        repeat_last_n: int = 64,
-        presence_penalty: float = 0.0,
-        frequency_penalty: float = 0.0,
-        logit_bias: Mapping[int, float] | None = None,
-        stop: Sequence[str] | None = None,
-        ignore_eos: bool = False,
-        grammar: str | None = None,
-        grammar_lazy: bool = False,
-        grammar_triggers: Sequence[tuple[str, str]] | None = None,
-        json_schema: Mapping[str, Any] | str | None = None,
-        n_probs: int = 0,
-        preserved_tokens: Sequence[int] | None = None,
-        processor: Any = None,
-        chat: Any = None,
-        reasoning_budget_tokens: int | None = None,
-    ) -> Task:
-        """Queue a generation. Raises ContextOverflowError, EngineOverloadedError or InvalidRequestError.
+    def submit(self, prompt: str | Sequence[int], **params: Any) -> Task:
+        """Queue a generation from a raw prompt (text, tokenized with BOS and special tokens
+        parsed, or token ids). Raises ContextOverflowError, EngineOverloadedError or
+        InvalidRequestError.
 
-        ``temperature <= 0`` samples greedily. ``grammar`` is GBNF; ``json_schema`` is
-        compiled to one. ``grammar_lazy`` applies the grammar only after one of
-        ``grammar_triggers`` (``("word"|"pattern"|"pattern_full"|"token", value)``) appears.
-        ``preserved_tokens`` are special tokens rendered as text in the output.
-        ``chat`` (a rendered chat request) supplies the prompt when ``prompt`` is empty, and
-        its tool-call grammar, stops and markers; ``processor`` turns the output into payloads.
-        ``reasoning_budget_tokens`` (with ``chat``) bounds the thinking of a reasoning template.
+        Keywords are :class:`pyllm._core.SamplingParams` fields: ``max_tokens``,
+        ``temperature`` (``<= 0`` samples greedily), ``top_p``, ``top_k``, ``min_p``, ``seed``,
+        penalties, ``logit_bias``, ``stop``, ``ignore_eos``, ``grammar`` (GBNF),
+        ``json_schema`` (compiled to one), ``grammar_lazy`` with ``grammar_triggers``
+        (``("word"|"pattern"|"pattern_full"|"token", value)``), ``n_probs``,
+        ``preserved_tokens`` (special tokens rendered as text).
         """
-        if isinstance(json_schema, Mapping):
-            json_schema = json.dumps(json_schema)
-        native = self._native.submit(
-            self.tokenize_prompt(prompt),
-            max_tokens=-1 if max_tokens is None else max_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            top_k=top_k,
-            min_p=min_p,
-            seed=seed,
-            repeat_penalty=repeat_penalty,
-            repeat_last_n=repeat_last_n,
-            presence_penalty=presence_penalty,
-            frequency_penalty=frequency_penalty,
-            logit_bias=dict(logit_bias or {}),
-            stop=list(stop or []),
-            ignore_eos=ignore_eos,
-            grammar=grammar or "",
-            grammar_lazy=grammar_lazy,
-            grammar_triggers=list(grammar_triggers or []),
-            json_schema=json_schema or "",
-            n_probs=n_probs,
-            preserved_tokens=list(preserved_tokens or []),
-            processor=processor,
-            chat=chat,
-            reasoning_budget_tokens=-1 if reasoning_budget_tokens is None else reasoning_budget_tokens,
-        )
+        if isinstance(prompt, str):
+            request = _core.ChatRequest(prompt_text=prompt)
+        else:
+            request = _core.ChatRequest(prompt_tokens=list(prompt))
+        request.sampling = sampling_params(**params)
+        return self.submit_request(request)
+
+    def submit_request(self, request: _core.ChatRequest) -> Task:
+        """Queue a native request, blocking (GIL released) until it is prepared; raises what
+        refused it."""
+        native = self._native.submit(request)
+        while not native.wait_prepared(_WAIT_SLICE_MS):  # slices: Ctrl-C is handled between them
+            pass
+        native.raise_if_refused()
         return Task(self._bridge, native)
+
+    async def asubmit(self, request: _core.ChatRequest) -> Task:
+        """Queue a native request from a coroutine: it is rendered and tokenized on a native
+        worker while the event loop goes on; raises what refused it."""
+        native = self._native.submit(request)
+        watcher = self._bridge.watch(native)
+        try:
+            while not native.prepared and not native.done:
+                await watcher.news()
+            native.raise_if_refused()
+        except BaseException:
+            self._bridge.unwatch(native.id)
+            native.cancel()
+            raise
+        return Task(self._bridge, native, watcher)
+
+    async def count_tokens(self, request: _core.ChatRequest) -> int:
+        """Prompt tokens of a request as it would be submitted, counted off the event loop."""
+        return await asyncio.to_thread(self._native.count_tokens, request)
 
     def chat(
         self,
@@ -372,18 +366,14 @@ class Engine:
 
         Reasoning, content and tool calls are split by the native parser as tokens arrive.
         ``tool_choice="required"`` forces a tool call by grammar. Sampling keywords are those
-        of :meth:`submit`.
+        of :meth:`submit`; ``reasoning_budget_tokens`` bounds a reasoning template's thinking.
         """
-        output_format = render_chat_format(
-            self.model, messages, tools, enable_thinking=enable_thinking, tool_choice=tool_choice,
-            parallel_tool_calls=parallel_tool_calls,
+        request = chat_request(
+            messages, tools, enable_thinking=enable_thinking, tool_choice=tool_choice,
+            parallel_tool_calls=parallel_tool_calls, sampling=sampling_params(**params),
+            output=_core.OutputSpec(protocol=_core.Protocol.events),
         )
-        return ChatEvents(self.submit_chat(output_format, _core.events_processor(output_format), **params))
-
-    def submit_chat(self, output_format: Any, processor: Any, **params: Any) -> Task:
-        """Queue a rendered chat request whose output goes through ``processor`` (a native
-        parser + protocol encoder); the task's payloads are what the processor produces."""
-        return self.submit([], chat=output_format, processor=processor, **params)
+        return ChatEvents(self.submit_request(request))
 
     def generate(self, prompt: str | Sequence[int], **params: Any) -> Completion:
         """Submit and wait: the whole text and the result."""

@@ -15,9 +15,14 @@ class Model:
     """A GGUF model loaded through llama.cpp.
 
     Loading a missing, truncated or non-GGUF file raises :class:`pyllm.ModelLoadError`
-    naming the path and the reason. ``n_gpu_layers=-1`` offloads every layer when the
-    build has a GPU backend. ``progress`` is called with the loaded fraction (0..1) while
-    the weights load; an exception it raises (Ctrl-C included) aborts the load.
+    naming the path and the reason. ``n_gpu_layers=-1`` offloads every layer to the GPU or
+    RPC devices. The device options follow llama-server: ``main_gpu`` (``-mg``),
+    ``split_mode`` (``-sm``: none, layer, row), ``tensor_split`` (``-ts``: proportions per
+    device), ``devices`` (``--device``: names as :func:`pyllm.devices` lists them;
+    ``["none"]`` for none). Asking for offload (any of them, or ``n_gpu_layers != 0``) where
+    there is no device to offload to raises ValueError saying why, never runs on the CPU.
+    ``progress`` is called with the loaded fraction (0..1) while the weights load; an
+    exception it raises (Ctrl-C included) aborts the load.
     """
 
     def __init__(
@@ -25,17 +30,23 @@ class Model:
         path: str | os.PathLike[str],
         *,
         n_gpu_layers: int = 0,
-        main_gpu: int = 0,
+        main_gpu: int | None = None,
         use_mmap: bool = True,
         use_mlock: bool = False,
         vocab_only: bool = False,
         chat_template: str | None = None,
         progress: Callable[[float], None] | None = None,
+        split_mode: str | None = None,
+        tensor_split: Sequence[float] = (),
+        devices: Sequence[str] | None = None,
     ) -> None:
         self._native = _core.Model(
             os.fspath(path),
             n_gpu_layers=n_gpu_layers,
             main_gpu=main_gpu,
+            split_mode=split_mode,
+            tensor_split=list(tensor_split),
+            devices=list(devices) if devices is not None else None,
             use_mmap=use_mmap,
             use_mlock=use_mlock,
             vocab_only=vocab_only,
@@ -59,6 +70,18 @@ class Model:
     @property
     def vocab_only(self) -> bool:
         return self._native.vocab_only
+
+    @property
+    def offloaded_layers(self) -> int:
+        """Layers llama.cpp offloaded (of ``n_layer + 1``: the output layer counts), or -1
+        when this build cannot offload."""
+        return self._native.offloaded_layers
+
+    @property
+    def weight_buffers(self) -> dict[str, int]:
+        """Bytes of weights per buffer, e.g. ``{"RPC0[127.0.0.1:50052]": ..., "CPU_Mapped": ...}``:
+        where the model went."""
+        return dict(self._native.weight_buffers)
 
     @property
     def architecture(self) -> str:

@@ -80,16 +80,48 @@ class StreamParser:
         extract_reasoning: bool = True,
         parallel_tool_calls: bool = True,
         force_reference: bool = False,
+        template_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        self.output_format = render_chat_format(
+        self.output_format = self.render(
             model,
             messages,
             tools,
             enable_thinking=enable_thinking,
             extract_reasoning=extract_reasoning,
             parallel_tool_calls=parallel_tool_calls,
+            template_kwargs=template_kwargs,
         )
         self._native = _core.StreamParser(self.output_format, force_reference)
+
+    @staticmethod
+    def render(
+        model: Model,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        enable_thinking: bool | None = None,
+        extract_reasoning: bool = True,
+        parallel_tool_calls: bool = True,
+        template_kwargs: Mapping[str, Any] | None = None,
+    ) -> _core.ChatOutputFormat:
+        """The request's rendered chat format, from which any number of parsers are made."""
+        return render_chat_format(
+            model,
+            messages,
+            tools,
+            enable_thinking=enable_thinking,
+            extract_reasoning=extract_reasoning,
+            parallel_tool_calls=parallel_tool_calls,
+            template_kwargs=template_kwargs,
+        )
+
+    @classmethod
+    def from_output_format(cls, output_format: _core.ChatOutputFormat, *, force_reference: bool = False) -> StreamParser:
+        """A parser for an already rendered request (see :meth:`render`)."""
+        parser = cls.__new__(cls)
+        parser.output_format = output_format
+        parser._native = _core.StreamParser(output_format, force_reference)
+        return parser
 
     @classmethod
     def from_template(

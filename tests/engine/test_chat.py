@@ -59,10 +59,8 @@ def test_required_tool_choice_forces_a_call_first(qwen3_engine):
 
 
 def test_single_forced_call_ends_generation(qwen3_engine):
-    fmt = pyllm.chat.render_chat_format(qwen3_engine.model, QUESTION, [WEATHER], tool_choice="required",
-                                        parallel_tool_calls=False, enable_thinking=False)
-    task = qwen3_engine.submit_chat(fmt, pyllm._core.events_processor(fmt), max_tokens=200, temperature=0)
-    out = collect(json.loads(p) for p in task)
+    out = collect(qwen3_engine.chat(QUESTION, [WEATHER], tool_choice="required", parallel_tool_calls=False,
+                                    enable_thinking=False, max_tokens=200, temperature=0))
     assert len(out["calls"]) == 1
     assert out["finish"]["finish_reason"] == "stop"
 

@@ -3,10 +3,12 @@ import sys
 
 BENCHMARKS = {
     "bridge": "pyllm.bench.bridge",
+    "conformance": "pyllm.bench.conformance",
     "decode": "pyllm.bench.decode",
     "embed": "pyllm.bench.embed",
     "loop": "pyllm.bench.loop",
     "parser": "pyllm.bench.parser",
+    "replay": "pyllm.bench.replay",
     "serve": "pyllm.bench.serve",
     "server": "pyllm.bench.server",
 }

@@ -21,7 +21,7 @@ import httpx
 import pyllm
 from pyllm import _core
 from pyllm.bench.http import Server, Stream, free_port, pyllm_serve_command, quantile, stream_openai
-from pyllm.chat import render_chat_format
+from pyllm.chat import chat_request, render_chat_format, sampling_params
 from pyllm.engine import Engine
 from pyllm.model import Model
 
@@ -37,16 +37,19 @@ def native_encode(model: Model, n_tokens: int) -> list[float]:
     text = "The keeper climbed the stairs, counting each one, as the storm rolled in. " * (n_tokens // 16 + 1)
     pieces = [model.detokenize([t]) for t in model.tokenize(text)][:n_tokens]
     output_format = render_chat_format(model, MESSAGES)
-    processor = _core.openai_chat_processor(output_format, "chatcmpl-bench", 0, "m", True, True)
+    spec = _core.OutputSpec(protocol=_core.Protocol.openai_chat, id="chatcmpl-bench", model="m", stream=True,
+                            include_usage=True)
+    processor = _core.output_processor(spec, output_format)
     _, piece_ns = _core.replay_processor(processor, pieces)
     return [ns / 1000 for ns in piece_ns]
 
 
 def engine_alone(model: Model, n_tokens: int, threads: int) -> tuple[list[float], float]:
     with Engine(model, n_parallel=1, n_ctx=4096, n_threads=threads) as engine:
-        output_format = render_chat_format(model, MESSAGES)
-        task = engine.submit_chat(output_format, _core.openai_chat_processor(output_format, "c", 0, "m", True),
-                                  max_tokens=n_tokens, temperature=0)
+        request = chat_request(MESSAGES, sampling=sampling_params(max_tokens=n_tokens, temperature=0),
+                               output=_core.OutputSpec(protocol=_core.Protocol.openai_chat, id="c", model="m",
+                                                       stream=True))
+        task = engine.submit_request(request)
         stamps: list[float] = []
 
         async def consume() -> None:

@@ -16,18 +16,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pyllm import _core
-from pyllm.chat import render_chat_format
-from pyllm.engine import EngineError
+from pyllm.chat import chat_request, sampling_params
 from pyllm.server.anthropic_request import AnthropicRequestError, MessagesRequest, parse_messages_request
+from pyllm.server.errors import failure
 from pyllm.server.request_log import arrival, track
-from pyllm.server.streaming import Interrupted, collect, sse_response
+from pyllm.server.streaming import SSEResponse, collect
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large",
                429: "rate_limit_error", 500: "api_error", 503: "overloaded_error", 504: "timeout_error",
                529: "overloaded_error"}
 
-PING_FRAME = 'event: ping\ndata: {"type":"ping"}\n\n'
+PING_FRAME = b'event: ping\ndata: {"type":"ping"}\n\n'
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
@@ -38,19 +38,17 @@ def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse(error_body(status, message), status_code=status)
 
 
-def _error_frame(exc: Exception) -> str:
-    status = exc.status if isinstance(exc, Interrupted) else 500
-    return f"event: error\ndata: {json.dumps(error_body(status, str(exc)))}\n\n"
+def _status(e: BaseException, request: Request | None = None) -> tuple[int, str]:
+    f = failure(e, request)
+    return (529 if f.overloaded else f.status), f.message
 
 
-def _status_of(exc: Exception) -> int:
-    if isinstance(exc, AnthropicRequestError):
-        return exc.status
-    if isinstance(exc, _core.EngineOverloadedError):
-        return 529
-    if isinstance(exc, (_core.ContextOverflowError, _core.InvalidRequestError, _core.ChatTemplateError)):
-        return 400
-    return 500
+def failure_response(e: BaseException, request: Request | None = None) -> JSONResponse:
+    return error_response(*_status(e, request))
+
+
+def _error_frame(exc: Exception) -> bytes:
+    return f"event: error\ndata: {json.dumps(error_body(*_status(exc)))}\n\n".encode()
 
 
 async def _json_body(request: Request) -> Any:
@@ -62,15 +60,15 @@ async def _json_body(request: Request) -> Any:
 
 
 def routes(state: Any) -> list[Route]:
-    def render(req: MessagesRequest) -> Any:
-        return render_chat_format(
-            state.model,
+    def conversation(req: MessagesRequest, **options: Any) -> _core.ChatRequest:
+        return chat_request(
             req.messages,
             req.tools or None,
             enable_thinking=state.enable_thinking(req.enable_thinking),
             extract_reasoning=state.extract_reasoning(None),
             parallel_tool_calls=req.parallel_tool_calls,
             tool_choice=req.tool_choice,
+            **options,
         )
 
     async def messages(request: Request) -> Response:
@@ -78,34 +76,25 @@ def routes(state: Any) -> list[Route]:
             return error_response(405, f"method {request.method} not allowed on {request.url.path}")
         try:
             req = parse_messages_request(await _json_body(request))
-            output_format = render(req)
-            model_name = req.model or state.model_name
-            processor = _core.anthropic_processor(
-                output_format, f"msg_{secrets.token_hex(12)}", model_name, req.stream, req.stop_sequences)
-            task = state.engine.submit_chat(
-                output_format,
-                processor,
-                max_tokens=state.max_tokens(req.max_tokens),
-                stop=req.stop_sequences,
-                reasoning_budget_tokens=req.reasoning_budget_tokens,
-                **req.sampling,
-            )
+            sampling = sampling_params(max_tokens=state.max_tokens(req.max_tokens), stop=req.stop_sequences,
+                                       reasoning_budget_tokens=req.reasoning_budget_tokens, **req.sampling)
+            output = _core.OutputSpec(protocol=_core.Protocol.anthropic, id=f"msg_{secrets.token_hex(12)}",
+                                      model=req.model or state.model_name, stream=req.stream)
+            task = await state.engine.asubmit(conversation(req, sampling=sampling, output=output))
         except Exception as e:  # noqa: BLE001 - every failure answers in Anthropic's shape
-            return error_response(_status_of(e), str(e))
+            return failure_response(e, request)
         track(request, task)
         interrupt = state.interrupter(arrival(request))
 
         if req.stream:
-            return sse_response(task, frame=str, error_frame=_error_frame, ping=PING_FRAME, interrupt=interrupt)
+            return SSEResponse(task, error_frame=_error_frame, ping=PING_FRAME, interrupt=interrupt)  # type: ignore[return-value]
         try:
             payloads = await collect(task, request, interrupt)
-        except EngineError as e:
-            return error_response(500, str(e))
-        except Interrupted as e:
-            return error_response(529 if e.status == 503 else e.status, str(e))
+        except Exception as e:  # noqa: BLE001
+            return failure_response(e, request)
         if payloads is None:
             return Response(status_code=499)  # nobody is listening any more
-        return Response("".join(payloads), media_type="application/json")
+        return Response(b"".join(payloads), media_type="application/json")
 
     async def count_tokens(request: Request) -> Response:
         if request.method != "POST":
@@ -113,9 +102,9 @@ def routes(state: Any) -> list[Route]:
         try:
             req = parse_messages_request(await _json_body(request), count_only=True)
             # The very tokens a real call submits: same rendering, BOS and special tokens.
-            n_tokens = len(state.engine.tokenize_prompt(render(req).prompt))
+            n_tokens = await state.engine.count_tokens(conversation(req))
         except Exception as e:  # noqa: BLE001
-            return error_response(_status_of(e), str(e))
+            return failure_response(e, request)
         return JSONResponse({"input_tokens": n_tokens})
 
     async def not_found(request: Request) -> Response:

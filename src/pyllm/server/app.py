@@ -22,7 +22,7 @@ import pyllm
 from pyllm.embedder import Embedder
 from pyllm.engine import Engine
 from pyllm.model import Model
-from pyllm.runtime import add_rpc_servers
+from pyllm.runtime import add_rpc_servers, backend_failure
 from pyllm.server.load_progress import LoadProgress
 from pyllm.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from pyllm.server.metrics import Metrics
@@ -42,6 +42,9 @@ class ServerConfig:
     n_threads: int = 0
     n_batch: int = 512
     n_gpu_layers: int = 0
+    # -mg, -sm, -ts, --device as Model keyword arguments (main_gpu, split_mode, ...); when
+    # given, n_gpu_layers is among them
+    device_options: dict[str, Any] = field(default_factory=dict)
     chat_template_file: str | None = None
     reasoning: str = "auto"           # on | off | auto: enable_thinking default for requests
     reasoning_field: str = "reasoning_content"  # or "reasoning" (vLLM / Ollama / OpenRouter)
@@ -71,8 +74,10 @@ class ServerState:
         template = Path(config.chat_template_file).read_text() if config.chat_template_file else None
         started = time.monotonic()
         progress = LoadProgress(Path(path).name, bar=None if config.log_format == "text" else False)
-        self.model = Model(path, n_gpu_layers=config.n_gpu_layers, chat_template=template, progress=progress)
-        log.info("loaded %s (%.0f MiB) in %.1f s", path, self.model.size_bytes / 2**20, time.monotonic() - started)
+        devices = config.device_options or {"n_gpu_layers": config.n_gpu_layers}
+        self.model = Model(path, chat_template=template, progress=progress, **devices)
+        log.info("loaded %s (%.0f MiB) in %.1f s; weights: %s", path, self.model.size_bytes / 2**20,
+                 time.monotonic() - started, _placement(self.model))
         n_ctx = config.n_ctx or 4096 * config.n_parallel
         self.engine = Engine(
             self.model,
@@ -143,6 +148,18 @@ class ServerState:
         if self.embedder is not None:
             self.embedder.close()
 
+    def backend_failure(self) -> str | None:
+        """Why the server cannot generate any more (an RPC worker is gone), or None."""
+        failure = backend_failure()
+        return f"{failure}; the weights on it are gone: restart pyllm serve" if failure else None
+
+
+def _placement(model: Model) -> str:
+    buffers = ", ".join(f"{name} {size / 2**20:.0f} MiB" for name, size in model.weight_buffers.items())
+    if model.offloaded_layers < 0:
+        return buffers
+    return f"{buffers} ({model.offloaded_layers}/{model.n_layer + 1} layers offloaded)"
+
 
 async def _root(request: Request) -> Response:
     # Claude Code probes HEAD / before it starts; anything but 200 looks like a dead server.
@@ -158,9 +175,13 @@ async def _metrics(request: Request) -> Response:
 
 
 async def _health(request: Request) -> Response:
-    stats = request.app.state.pyllm.engine.stats()
-    return JSONResponse({"status": "ok", "slots_idle": stats["n_slots"] - stats["busy_slots"],
-                         "slots_processing": stats["busy_slots"], "queued": stats["queued"]})
+    state: ServerState = request.app.state.pyllm
+    stats = state.engine.stats()
+    slots = {"slots_idle": stats["n_slots"] - stats["busy_slots"], "slots_processing": stats["busy_slots"],
+             "queued": stats["queued"]}
+    if failure := state.backend_failure():
+        return JSONResponse({"status": "error", "error": failure, **slots}, status_code=503)
+    return JSONResponse({"status": "ok", **slots})
 
 
 def create_app(config: ServerConfig | None = None, *, state: ServerState | None = None) -> Starlette:

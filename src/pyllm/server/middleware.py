@@ -69,6 +69,8 @@ class ServingMiddleware:
         if self.state.draining and path not in OPEN_PATHS:
             return _error(path, 529 if path.startswith("/v1/messages") else 503, "the server is shutting down",
                           "server_shutting_down")
+        if path not in OPEN_PATHS and (failure := self.state.backend_failure()):
+            return _error(path, 503, failure, "backend_failed")
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.config.max_body_bytes:
                 return self._too_large(path)

@@ -1,11 +1,13 @@
 """The OpenAI-compatible API: routes, error shape, and the llama-server extras clients probe.
 
-Request bodies are validated in :mod:`pyllm.server.openai_request`; the per-request protocol
-state (chunks, tool-call fragments, finish reason, usage) lives in the native OpenAI encoder,
-so this module only submits tasks and frames finished payloads.
+Request bodies are validated in :mod:`pyllm.server.openai_request` into one native request;
+rendering, tokenizing and the per-request protocol state (chunks and their SSE framing,
+tool-call fragments, finish reason, usage, ``[DONE]``) are native, so this module only
+submits requests and writes finished bytes.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -18,19 +20,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pyllm import _core
-from pyllm.chat import render_chat_format
-from pyllm.engine import EngineError, Task
+from pyllm.chat import chat_request, render_chat_format, sampling_params
+from pyllm.engine import Task
 from pyllm.server import openai_request
+from pyllm.server.errors import failure
 from pyllm.server.openai_request import RequestError
 from pyllm.server.request_log import arrival, track
-from pyllm.server.streaming import Interrupted, collect, sse_response
+from pyllm.server.streaming import SSEResponse, collect
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
                500: "server_error", 503: "unavailable_error", 504: "timeout_error"}
 
-_DONE = "data: [DONE]\n\n"
-_PING = ": ping\n\n"  # an SSE comment: clients skip it, proxies see traffic
+_DONE = b"data: [DONE]\n\n"
+_PING = b": ping\n\n"  # an SSE comment: clients skip it, proxies see traffic
 
 
 def error_response(status: int, message: str, param: str | None = None, code: str | None = None) -> JSONResponse:
@@ -38,6 +41,11 @@ def error_response(status: int, message: str, param: str | None = None, code: st
     body = {"error": {"message": message, "type": ERROR_TYPES.get(status, "invalid_request_error"),
                       "param": param, "code": code}}
     return JSONResponse(body, status_code=status)
+
+
+def failure_response(e: BaseException, request: Request | None = None) -> JSONResponse:
+    f = failure(e, request)
+    return error_response(f.status, f.message, f.param, f.code)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -50,27 +58,11 @@ def exception_handlers() -> dict[Any, Any]:
     return {HTTPException: _http_exception}
 
 
-def _failure_response(e: Exception) -> JSONResponse:
-    """The OpenAI answer to a request the engine or the template refused."""
-    if isinstance(e, RequestError):
-        return error_response(e.status, e.message, e.param, e.code)
-    if isinstance(e, _core.ContextOverflowError):
-        return error_response(400, str(e), "messages", "context_length_exceeded")
-    if isinstance(e, _core.EngineOverloadedError):
-        # 429: the SDKs retry it after a pause, which is what a full queue needs.
-        return error_response(429, str(e), None, "overloaded")
-    if isinstance(e, (_core.InvalidRequestError, _core.ChatTemplateError)):
-        return error_response(400, str(e))
-    raise e
-
-
-def _frame(payload: str) -> str:
-    return f"data: {payload}\n\n"
-
-
-def _error_frame(e: Exception) -> str:
-    status, code = (e.status, e.code) if isinstance(e, Interrupted) else (500, None)
-    return _frame(json.dumps({"error": {"message": str(e), "type": ERROR_TYPES[status], "param": None, "code": code}}))
+def _error_frame(e: Exception) -> bytes:
+    f = failure(e)
+    body = {"error": {"message": f.message, "type": ERROR_TYPES.get(f.status, "server_error"), "param": None,
+                      "code": f.code}}
+    return f"data: {json.dumps(body)}\n\n".encode() + _DONE
 
 
 def _logprobs_content(model: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -82,20 +74,22 @@ def _logprobs_content(model: Any, entries: list[dict[str, Any]]) -> list[dict[st
             for e in entries]
 
 
-def _logprobs_frame(model: Any, task: Task) -> Callable[[str], str]:
-    """Frames chunks with the log-probabilities of the tokens sampled since the previous
+def _logprobs_frame(model: Any, task: Task) -> Callable[[bytes], bytes]:
+    """Adds to each chunk the log-probabilities of the tokens sampled since the previous
     chunk (a chunk's text can lag its tokens while the parser holds back a marker). The
     rare opt-in path, so the chunk is parsed and written again here."""
     sent = 0
 
-    def frame(payload: str) -> str:
+    def frame(payload: bytes) -> bytes:
         nonlocal sent
-        chunk = json.loads(payload)
+        if not payload.startswith(b"data: {"):
+            return payload  # [DONE]
+        chunk = json.loads(payload[6:])
         if chunk.get("choices"):
             entries = task.logprobs(sent)
             sent += len(entries)
             chunk["choices"][0]["logprobs"] = {"content": _logprobs_content(model, entries)}
-        return _frame(json.dumps(chunk))
+        return f"data: {json.dumps(chunk)}\n\n".encode()
 
     return frame
 
@@ -110,8 +104,8 @@ def routes(state: Any) -> list[Route]:
         async def run(request: Request) -> Response:
             try:
                 return await endpoint(request)
-            except (RequestError, _core.PyllmError) as e:
-                return _failure_response(e)
+            except Exception as e:  # noqa: BLE001 - every failure answers in OpenAI's shape
+                return failure_response(e, request)
 
         return run
 
@@ -120,15 +114,12 @@ def routes(state: Any) -> list[Route]:
         interrupt = state.interrupter(arrival(request))
 
         if stream:
-            frame = _logprobs_frame(model, task) if n_logprobs else _frame
-            return sse_response(task, frame=frame, error_frame=_error_frame, ping=_PING, trailer=_DONE,
-                                interrupt=interrupt)
+            return SSEResponse(task, error_frame=_error_frame, ping=_PING, interrupt=interrupt,  # type: ignore[return-value]
+                               transform=_logprobs_frame(model, task) if n_logprobs else None)
         try:
             payloads = await collect(task, request, interrupt)
-        except EngineError as e:
-            return error_response(500, str(e))
-        except Interrupted as e:
-            return error_response(e.status, str(e), None, e.code)
+        except Exception as e:  # noqa: BLE001
+            return failure_response(e, request)
         if payloads is None:
             return Response(status_code=499)  # nobody is listening any more
         payload = payloads[-1]
@@ -138,22 +129,21 @@ def routes(state: Any) -> list[Route]:
             return JSONResponse(body)
         return Response(payload, media_type="application/json")
 
-    async def chat_completions(request: Request) -> Response:
-        req = openai_request.chat_request(await body_of(request), model.n_vocab)
-        output_format = render_chat_format(
-            model, req.messages, req.tools or None,
+    def conversation(req: openai_request.ChatRequest, **options: Any) -> _core.ChatRequest:
+        return chat_request(
+            req.messages, req.tools or None,
             enable_thinking=state.enable_thinking(req.enable_thinking),
             extract_reasoning=state.extract_reasoning(req.reasoning_format),
-            parallel_tool_calls=req.parallel_tool_calls,
-            tool_choice=req.tool_choice,
-            json_schema=req.json_schema,
-            template_kwargs=req.template_kwargs,
-        )
-        processor = _core.openai_chat_processor(
-            output_format, f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), state.model_name,
-            req.stream, req.include_usage, state.config.reasoning_field)
-        sampling = dict(req.sampling, max_tokens=state.max_tokens(req.sampling["max_tokens"]))
-        task = state.engine.submit_chat(output_format, processor, n_probs=req.n_logprobs, **sampling)
+            parallel_tool_calls=req.parallel_tool_calls, tool_choice=req.tool_choice,
+            json_schema=req.json_schema, template_kwargs=req.template_kwargs, **options)
+
+    async def chat_completions(request: Request) -> Response:
+        req = openai_request.chat_request(await body_of(request), model.n_vocab)
+        sampling = dict(req.sampling, max_tokens=state.max_tokens(req.sampling["max_tokens"]), n_probs=req.n_logprobs)
+        output = _core.OutputSpec(protocol=_core.Protocol.openai_chat, id=f"chatcmpl-{uuid.uuid4().hex}",
+                                  created=int(time.time()), model=state.model_name, stream=req.stream,
+                                  include_usage=req.include_usage, reasoning_field=state.config.reasoning_field)
+        task = await state.engine.asubmit(conversation(req, sampling=sampling_params(**sampling), output=output))
         return await respond(task, request, req.stream, req.n_logprobs)
 
     async def completions(request: Request) -> Response:
@@ -170,10 +160,15 @@ def routes(state: Any) -> list[Route]:
         if isinstance(prompt, list) and not all(0 <= t < model.n_vocab for t in prompt):
             raise RequestError("'prompt' has token ids outside the vocabulary", "prompt")
         # OpenAI's default for this endpoint: 16 tokens.
-        max_tokens = state.max_tokens(sampling.pop("max_tokens") or 16)
-        processor = _core.openai_completion_processor(
-            f"cmpl-{uuid.uuid4().hex}", int(time.time()), state.model_name, stream, include_usage)
-        task = state.engine.submit(prompt, processor=processor, max_tokens=max_tokens, **sampling)
+        sampling["max_tokens"] = state.max_tokens(sampling.pop("max_tokens") or 16)
+        output = _core.OutputSpec(protocol=_core.Protocol.openai_completion, id=f"cmpl-{uuid.uuid4().hex}",
+                                  created=int(time.time()), model=state.model_name, stream=stream,
+                                  include_usage=include_usage)
+        native = (_core.ChatRequest(prompt_text=prompt) if isinstance(prompt, str)
+                  else _core.ChatRequest(prompt_tokens=prompt))
+        native.sampling = sampling_params(**sampling)
+        native.output = output
+        task = await state.engine.asubmit(native)
         return await respond(task, request, stream, 0)
 
     async def models(request: Request) -> Response:
@@ -202,12 +197,12 @@ def routes(state: Any) -> list[Route]:
 
     async def apply_template(request: Request) -> Response:
         req = openai_request.chat_request(await body_of(request), model.n_vocab)
-        output_format = render_chat_format(
-            model, req.messages, req.tools or None,
-            enable_thinking=state.enable_thinking(req.enable_thinking),
-            extract_reasoning=state.extract_reasoning(req.reasoning_format),
-            parallel_tool_calls=req.parallel_tool_calls, tool_choice=req.tool_choice,
-            json_schema=req.json_schema, template_kwargs=req.template_kwargs)
+        r = conversation(req)
+        # Rendering grows with the conversation: off the event loop (it releases the GIL).
+        output_format = await asyncio.to_thread(
+            _core.ChatOutputFormat, model._native, r.messages_json, r.tools_json, r.enable_thinking,
+            r.extract_reasoning, r.parallel_tool_calls, r.tool_choice, r.continue_final_message, r.json_schema,
+            r.template_kwargs)
         return JSONResponse({"prompt": output_format.prompt})
 
     thinks = _template_thinks(model)

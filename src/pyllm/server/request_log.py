@@ -95,3 +95,9 @@ def configure_logging(log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+
+
+def request_id(request: Request | None) -> str:
+    """The id the middleware gave ``request`` (also its ``x-request-id`` header)."""
+    record = request.scope.get(_SCOPE_KEY) if request is not None else None
+    return record.id if record is not None else "-"

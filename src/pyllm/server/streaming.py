@@ -1,6 +1,5 @@
-"""Server-sent events framing. Payloads arrive finished from the native encoders; this
-module only frames and writes them, pings idle streams, and cancels the task when the
-client goes away (Starlette cancels the body iterator on disconnect).
+"""Server-sent events. Payloads arrive as final bytes from the native encoders; this module
+only writes them, pings idle streams, and cancels the task when the client goes away.
 
 A request can also be ended by the server before the model is done: its time limit
 (``--request-timeout``) passes, or shutdown's grace period ends. The stream then gets the
@@ -13,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from pyllm.engine import EngineError, Task
 
@@ -41,109 +40,119 @@ class Interrupted(Exception):
         return cls("the server is shutting down", 503, "server_shutting_down")
 
 
-async def _frames(
-    task: Task,
-    frame: Callable[[str], str],
-    ping: str | None,
-    ping_interval: float,
-    error_frame: Callable[[Exception], str],
-    trailer: str | None,
-    interrupt: Callable[[], Awaitable[Interrupted]] | None = None,
-) -> AsyncIterator[str]:
-    # Per token this costs one future and one loop iteration: everything ready is framed into
-    # one chunk, and pings and interruptions wake the same wait (no task, timer or
-    # asyncio.wait per token).
-    loop = asyncio.get_running_loop()
-    stop = asyncio.ensure_future(interrupt()) if interrupt is not None else None
-    timer: asyncio.TimerHandle | None = None
-    with task.batches() as batches:
-        # A ping goes out when a whole interval passes without a frame (so after one to two
-        # intervals of silence); frames are counted, not timed, to keep the clock off the
-        # per-token path.
-        frames = seen = 0
-        ping_due = False
+class SSEResponse:
+    """Streams ``task``'s payloads, which are final SSE bytes written by its native encoder,
+    with raw ASGI sends: everything ready goes out in one send, and per token the loop pays
+    one wake-up and one send (no async generator, no task group, no framing in Python).
 
-        def check_idle() -> None:
-            nonlocal timer, seen, ping_due
-            if frames == seen:
-                ping_due = True
-                batches.wake()
-            seen = frames
-            timer = loop.call_later(ping_interval, check_idle)
+    A disconnect cancels the task (its slot is free within one decode step); ``interrupt``
+    resolves when the server ends the stream early, which then gets ``error_frame``; a ping
+    goes out when a whole ``ping_interval`` passes without a frame. ``transform`` rewrites
+    each payload (the rare logprobs path)."""
 
-        if ping:
-            timer = loop.call_later(ping_interval, check_idle)
-        if stop is not None:
-            stop.add_done_callback(lambda _: batches.wake())
-        try:
-            while True:
-                payloads, finished = await batches.next_batch()
-                if payloads:
-                    frames += 1
-                    yield "".join(frame(p) for p in payloads)
-                if finished:
-                    task.raise_if_failed()
-                    break
-                if stop is not None and stop.done() and not stop.cancelled():
-                    log.warning("task %s interrupted: %s", task.id, stop.result())
-                    yield error_frame(stop.result())
-                    break
-                if ping_due:
-                    ping_due = False
-                    frames += 1
-                    yield ping  # type: ignore[misc]
-        except EngineError as e:
-            # The native encoder already wrote the protocol's error event for the failed task.
-            log.warning("task %s failed: %s", task.id, e)
-        except Exception as e:  # noqa: BLE001 - a failure after the 200 header must reach the client
-            log.exception("stream of task %s failed", task.id)
-            yield error_frame(e)
-        finally:
-            if timer is not None:
-                timer.cancel()
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        task: Task,
+        *,
+        error_frame: Callable[[Exception], bytes],
+        ping: bytes | None = None,
+        ping_interval: float = 10.0,
+        interrupt: Callable[[], Awaitable[Interrupted]] | None = None,
+        transform: Callable[[bytes], bytes] | None = None,
+    ) -> None:
+        self.task = task
+        self.error_frame = error_frame
+        self.ping = ping
+        self.ping_interval = ping_interval
+        self.interrupt = interrupt
+        self.transform = transform
+        self.status_code = 200
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": _SSE_RAW_HEADERS})
+        loop = asyncio.get_running_loop()
+        task = self.task
+        gone = asyncio.ensure_future(_wait_disconnect(receive))
+        stop = asyncio.ensure_future(self.interrupt()) if self.interrupt is not None else None
+        timer: asyncio.TimerHandle | None = None
+        with task.batches() as batches:
+            # Frames are counted, not timed, to keep the clock off the per-token path.
+            frames = seen = 0
+            ping_due = False
+
+            def check_idle() -> None:
+                nonlocal timer, seen, ping_due
+                if frames == seen:
+                    ping_due = True
+                    batches.wake()
+                seen = frames
+                timer = loop.call_later(self.ping_interval, check_idle)
+
+            if self.ping:
+                timer = loop.call_later(self.ping_interval, check_idle)
+            gone.add_done_callback(lambda _: batches.wake())
             if stop is not None:
-                stop.cancel()
-    if trailer:
-        yield trailer
+                stop.add_done_callback(lambda _: batches.wake())
+            try:
+                while True:
+                    payloads, finished = await batches.next_batch()
+                    if gone.done():
+                        return  # leaving the block cancels the task
+                    if payloads:
+                        frames += 1
+                        body = b"".join(map(self.transform, payloads) if self.transform else payloads)
+                        await send({"type": "http.response.body", "body": body, "more_body": True})
+                    if finished:
+                        task.raise_if_failed()
+                        break
+                    if stop is not None and stop.done() and not stop.cancelled():
+                        log.warning("task %s interrupted: %s", task.id, stop.result())
+                        await send({"type": "http.response.body", "body": self.error_frame(stop.result()),
+                                    "more_body": True})
+                        break
+                    if ping_due:
+                        ping_due = False
+                        frames += 1
+                        await send({"type": "http.response.body", "body": self.ping, "more_body": True})
+            except EngineError as e:
+                # The native encoder already wrote the protocol's error event for the failed task.
+                log.warning("task %s failed: %s", task.id, e)
+            except Exception as e:  # noqa: BLE001 - a failure after the 200 header must reach the client
+                log.exception("stream of task %s failed", task.id)
+                await send({"type": "http.response.body", "body": self.error_frame(e), "more_body": True})
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                gone.cancel()
+                if stop is not None:
+                    stop.cancel()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def sse_response(
-    task: Task,
-    *,
-    frame: Callable[[str], str],
-    error_frame: Callable[[Exception], str],
-    ping: str | None = None,
-    ping_interval: float = 10.0,
-    trailer: str | None = None,
-    interrupt: Callable[[], Awaitable[Interrupted]] | None = None,
-) -> StreamingResponse:
-    """Stream ``task``'s payloads as SSE. ``frame`` turns one payload into its frame text;
-    ``interrupt`` resolves when the server ends the stream early."""
-    return StreamingResponse(
-        _frames(task, frame, ping, ping_interval, error_frame, trailer, interrupt),
-        media_type="text/event-stream",
-        headers=SSE_HEADERS,
-    )
+_SSE_RAW_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"),
+                    *((k.lower().encode(), v.encode()) for k, v in SSE_HEADERS.items())]
 
 
-async def _wait_disconnect(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
+async def _wait_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
         pass
 
 
 async def collect(task: Task, request: Request,
-                  interrupt: Callable[[], Awaitable[Interrupted]]) -> list[str] | None:
+                  interrupt: Callable[[], Awaitable[Interrupted]]) -> list[bytes] | None:
     """Every payload of a task answered in one response; None when the client left first.
 
     Raises :class:`Interrupted` when the server ends the request, EngineError when the task
     failed; either way the task is cancelled and its slot freed.
     """
 
-    async def payloads() -> list[str]:
+    async def payloads() -> list[bytes]:
         return [p async for p in task]
 
     collecting = asyncio.ensure_future(payloads())
-    watching = asyncio.ensure_future(_wait_disconnect(request))
+    watching = asyncio.ensure_future(_wait_disconnect(request.receive))
     stop = asyncio.ensure_future(interrupt())
     try:
         done, _ = await asyncio.wait({collecting, watching, stop}, return_when=asyncio.FIRST_COMPLETED)

@@ -87,9 +87,15 @@ PARALLEL_OUTPUT = ('<tool_call>\n{"name": "get_weather", "arguments": {"city": "
 
 def _replay(model, pieces, stream=True, finish="stop"):
     fmt = render_chat_format(model, ASK, TOOLS)
-    processor = _core.openai_chat_processor(fmt, "chatcmpl-x", 1, "m", stream, True)
+    spec = _core.OutputSpec(protocol=_core.Protocol.openai_chat, id="chatcmpl-x", created=1, model="m", stream=stream,
+                            include_usage=True)
+    processor = _core.output_processor(spec, fmt)
     payloads, _ = _core.replay_processor(processor, pieces, finish)
-    return [json.loads(p) for p in payloads]
+    if not stream:
+        return [json.loads(p) for p in payloads]
+    assert payloads[-1] == "data: [DONE]\n\n"
+    assert all(p.startswith("data: {") and p.endswith("\n\n") for p in payloads[:-1])
+    return [json.loads(p[6:]) for p in payloads[:-1]]
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 64])

@@ -1,9 +1,11 @@
-#include "engine/chat_task.h"
+#include "engine/chat_prompt.h"
 
 #include <regex>
 
 #include "errors.h"
 #include "model.h"
+#include "parse/generic_tool_calls.h"
+#include "parse/reference_parser.h"
 
 namespace pyllm {
 
@@ -41,6 +43,57 @@ std::string forced_call_grammar(const std::string & grammar, bool single_call) {
 }
 
 }  // namespace
+
+parse::ChatOutputFormat render_chat(const Model & model, const ChatRequest & request) {
+    ChatInputs in;
+    in.messages_json = request.messages_json;
+    in.tools_json = request.tools_json;
+    in.enable_thinking = request.enable_thinking;
+    in.reasoning_format = request.extract_reasoning ? COMMON_REASONING_FORMAT_DEEPSEEK : COMMON_REASONING_FORMAT_NONE;
+    in.parallel_tool_calls = request.parallel_tool_calls;
+    try {
+        in.tool_choice = common_chat_tool_choice_parse_oaicompat(request.tool_choice);
+    } catch (const std::exception & e) {
+        throw ChatTemplateError(e.what());
+    }
+    in.continue_final_message = request.continue_final_message;
+    in.json_schema = request.json_schema;
+    in.kwargs = request.template_kwargs;
+
+    parse::ChatOutputFormat f;
+    f.extract_reasoning = request.extract_reasoning;
+    f.parallel_tool_calls = request.parallel_tool_calls;
+    if (!in.tools_json.empty()) {
+        try {
+            f.tools = common_chat_tools_parse_oaicompat(common_json::parse(in.tools_json));
+        } catch (const std::exception & e) {
+            throw ChatTemplateError(std::string("invalid tools: ") + e.what());
+        }
+    }
+    f.tool_call_required = in.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED && !f.tools.empty();
+    f.generic_tool_calls = !f.tools.empty() && in.tool_choice != COMMON_CHAT_TOOL_CHOICE_NONE &&
+                           !model.chat_template_caps().at("supports_tool_calls");
+    if (f.generic_tool_calls) {
+        // The template cannot carry tools: describe them in the prompt instead.
+        try {
+            in.messages_json = parse::describe_tools_in_messages(common_json::parse(in.messages_json), f.tools).dump();
+        } catch (const std::exception & e) {
+            throw ChatTemplateError(std::string("invalid chat messages: ") + e.what());
+        }
+        in.tools_json.clear();
+        in.tool_choice = COMMON_CHAT_TOOL_CHOICE_AUTO;
+    }
+    f.params = model.render_chat(in);
+    if (f.generic_tool_calls) {
+        try {
+            parse::set_generic_tool_grammar(f.params, f.tools, f.tool_call_required, request.parallel_tool_calls);
+        } catch (const std::invalid_argument & e) {
+            throw InvalidRequestError(e.what());
+        }
+    }
+    f.reference = parse::reference_parser_params(f.params, request.extract_reasoning);
+    return f;
+}
 
 std::vector<llama_token> chat_prompt_tokens(const Model & model, const parse::ChatOutputFormat & format) {
     return model.tokenize(format.params.prompt, /*add_special=*/true, /*parse_special=*/true);

@@ -1,0 +1,97 @@
+#include "engine/request_preparer.h"
+
+#include <exception>
+
+#include "engine/chat_prompt.h"
+#include "errors.h"
+#include "model.h"
+#include "protocol/output_processors.h"
+
+namespace pyllm {
+
+PreparedRequest prepare_request(const Model & model, const ChatRequest & request) {
+    PreparedRequest p;
+    p.params = task_params(model, request.sampling);
+    if (request.is_chat()) {
+        const parse::ChatOutputFormat format = render_chat(model, request);
+        p.prompt = chat_prompt_tokens(model, format);
+        apply_chat_format(model, format, p.params);
+        p.processor = protocol::make_output_processor(request.output, &format, request.sampling.stop);
+    } else {
+        p.prompt = request.prompt_text.empty() ? request.prompt_tokens
+                                               : model.tokenize(request.prompt_text, /*add_special=*/true,
+                                                                /*parse_special=*/true);
+        p.processor = protocol::make_output_processor(request.output, nullptr, request.sampling.stop);
+    }
+    return p;
+}
+
+int count_prompt_tokens(const Model & model, const ChatRequest & request) {
+    if (!request.is_chat()) {
+        return static_cast<int>(request.prompt_text.empty() ? request.prompt_tokens.size()
+                                                            : model.tokenize(request.prompt_text, true, true).size());
+    }
+    return static_cast<int>(chat_prompt_tokens(model, render_chat(model, request)).size());
+}
+
+RequestPreparer::RequestPreparer(std::shared_ptr<const Model> model, Enqueue enqueue, ReadyQueue & ready,
+                                 int n_threads)
+    : model_(std::move(model)), enqueue_(std::move(enqueue)), ready_(ready) {
+    for (int i = 0; i < n_threads; ++i) workers_.emplace_back([this] { run(); });
+}
+
+RequestPreparer::~RequestPreparer() { stop(); }
+
+void RequestPreparer::submit(std::shared_ptr<Task> task, ChatRequest request) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!stopping_) {
+            queue_.emplace_back(std::move(task), std::move(request));
+            cv_.notify_one();
+            return;
+        }
+    }
+    ready_.notify(task, task->fail_preparation(std::make_exception_ptr(EngineOverloadedError("the engine is shutting down"))));
+}
+
+void RequestPreparer::stop() {
+    std::deque<std::pair<std::shared_ptr<Task>, ChatRequest>> left;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return;
+        stopping_ = true;
+        left.swap(queue_);
+    }
+    cv_.notify_all();
+    for (auto & w : workers_) w.join();
+    for (auto & [task, request] : left) {
+        ready_.notify(task, task->fail_preparation(std::make_exception_ptr(EngineOverloadedError("the engine is shutting down"))));
+    }
+}
+
+void RequestPreparer::run() {
+    for (;;) {
+        std::pair<std::shared_ptr<Task>, ChatRequest> item;
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            item = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        prepare(item.first, item.second);
+    }
+}
+
+void RequestPreparer::prepare(const std::shared_ptr<Task> & task, const ChatRequest & request) {
+    try {
+        // A client that left while the request waited here costs no rendering.
+        if (task->cancel_requested()) throw InvalidRequestError("cancelled before it was prepared");
+        enqueue_(task, prepare_request(*model_, request));
+        ready_.notify(task, true);  // prepared: the consumer learns it, output or not
+    } catch (...) {
+        ready_.notify(task, task->fail_preparation(std::current_exception()));
+    }
+}
+
+}  // namespace pyllm
