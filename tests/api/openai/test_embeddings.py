@@ -135,3 +135,13 @@ def test_embedding_requests_next_to_a_chat_stream_do_not_disturb_it(embeddings_s
         assert stream.result(timeout=300) == solo
         for e in embeds:
             assert vectors_of(e.result(timeout=300)).shape[0] == 12
+
+
+def test_encoder_only_model_through_the_sdk(start_server, tiny_models):
+    server = start_server("-m", str(tiny_models["bert"]), "-np", "1", "-c", "1024", "-t", "1", "--embeddings")
+    result = sdk(server).embeddings.create(model="bert", input=TEXTS)
+    vectors = np.array([d.embedding for d in result.data])
+    assert vectors.shape == (3, 64)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    bert = pyllm.Model(tiny_models["bert"], vocab_only=True)
+    assert result.usage.prompt_tokens == sum(len(bert.tokenize(t, add_special=True)) for t in TEXTS)
