@@ -152,6 +152,7 @@ std::shared_ptr<EmbeddingRequest> Embedder::submit(std::vector<std::vector<llama
             throw EngineOverloadedError(std::to_string(unfinished_) + " embedding requests are unfinished (the limit)");
         }
         auto completion = std::make_shared<Task>(next_id_++);
+        completion->set_request({}, TaskParams{}, nullptr, nullptr);  // nothing to prepare: queued at once
         request = std::make_shared<EmbeddingRequest>(std::move(completion), std::move(inputs), n_dims_,
                                                      normalize && pooling_ != LLAMA_POOLING_TYPE_RANK);
         pending_.push_back(request);
@@ -177,11 +178,15 @@ EmbedderStats Embedder::stats() const {
 }
 
 void Embedder::finish(const std::shared_ptr<EmbeddingRequest> & request, FinishReason reason, std::string error) {
+    {
+        // Before the consumer can see the request done: a submit() it makes next must find
+        // the request no longer counted against max_queued.
+        std::lock_guard<std::mutex> lock(mu_);
+        --unfinished_;
+        ++totals_.requests;
+    }
     const auto & task = request->completion();
     ready_.notify(task, task->finish(reason, {}, std::move(error)));
-    std::lock_guard<std::mutex> lock(mu_);
-    --unfinished_;
-    ++totals_.requests;
 }
 
 void Embedder::run() {

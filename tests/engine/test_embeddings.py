@@ -192,3 +192,30 @@ def test_engine_embed_delegates_to_an_embedder(engine: pyllm.Engine, embedder: p
     assert vectors.shape == (2, engine.model.n_embd)
     assert_same_vectors(vectors, embedder.embed(TEXTS[:2]))
     assert engine.embedder is engine.embedder
+
+
+@pytest.fixture(scope="module")
+def bert(tiny_models) -> pyllm.Model:
+    """An encoder-only model: tiny random BERT with llama.cpp's BERT (bge) vocabulary."""
+    return pyllm.Model(tiny_models["bert"])
+
+
+def test_encoder_only_model_pools_as_its_gguf_says(bert: pyllm.Model):
+    tokens = bert.tokenize(TEXTS[0], add_special=True)
+    assert (tokens[0], tokens[-1]) == (101, 102)  # [CLS] ... [SEP], added as llama-server adds them
+    with pyllm.Embedder(bert, n_threads=1) as embedder:
+        assert embedder.pooling == "cls" and embedder.n_dims == bert.n_embd
+        assert embedder.max_input_tokens == bert.n_ctx_train  # learned positions end there
+        batch = embedder.embed(TEXTS)
+        np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+        # Non-causal attention stays within each input's sequence: batching changes nothing.
+        single = np.stack([embedder.embed(t)[0] for t in TEXTS])
+        assert_same_vectors(batch, single)
+        np.testing.assert_array_equal(embedder.embed(TEXTS[0]), embedder.embed([tokens]))
+        assert not np.allclose(batch[0], batch[1])
+        with pytest.raises(pyllm.ContextOverflowError):
+            embedder.submit("word " * 600)
+        assert embedder.submit("word " * 600, truncate=True).wait(timeout=120).shape == (1, bert.n_embd)
+    with pyllm.Embedder(bert, pooling="mean", n_threads=1) as mean:
+        assert mean.pooling == "mean"
+        assert not np.allclose(mean.embed(TEXTS[0]), batch[0])

@@ -10,12 +10,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pyllm import _core
-from pyllm.engine import EngineError
 from pyllm.server import openai_request
-from pyllm.server.openai import error_response
+from pyllm.server.openai import error_response, failure_response
 from pyllm.server.openai_request import RequestError
 from pyllm.server.request_log import arrival
-from pyllm.server.streaming import Interrupted, collect
+from pyllm.server.streaming import collect
 
 MAX_INPUTS = 2048  # OpenAI's limit on inputs per request
 
@@ -46,17 +45,13 @@ def request_inputs(body: dict[str, Any]) -> list[str] | list[list[int]]:
     raise RequestError(f"'input' must be {_INPUT_SHAPES}, not a mix of them", "input")
 
 
-def _refusal(e: Exception) -> Response:
-    if isinstance(e, RequestError):
-        return error_response(e.status, e.message, e.param, e.code)
+def _failure(e: Exception, request: Request) -> Response:
+    """The server's one error model, with what an embeddings client needs to hear about a
+    too long input (the field, and the two ways out)."""
     if isinstance(e, _core.ContextOverflowError):
         return error_response(400, f"an input is too long: {e} (send \"truncate\": true to cut inputs to the "
                                    "limit, or start the server with a larger -b)", "input", "context_length_exceeded")
-    if isinstance(e, _core.EngineOverloadedError):
-        return error_response(429, str(e), None, "overloaded")
-    if isinstance(e, _core.InvalidRequestError):
-        return error_response(400, str(e), "input")
-    raise e
+    return failure_response(e, request)
 
 
 def routes(state: Any) -> list[Route]:
@@ -76,14 +71,9 @@ def routes(state: Any) -> list[Route]:
                                    f"cannot change that (got {dimensions!r})", "dimensions")
             truncate = openai_request.bool_field(body, "truncate", False)
             job = embedder.submit(inputs, normalize=True, truncate=truncate)
-        except (RequestError, _core.PyllmError) as e:
-            return _refusal(e)
-        try:
             finished = await collect(job.task, request, state.interrupter(arrival(request)))
-        except EngineError as e:
-            return error_response(500, str(e))
-        except Interrupted as e:
-            return error_response(e.status, str(e), None, e.code)
+        except Exception as e:  # noqa: BLE001 - every failure answers in OpenAI's shape
+            return _failure(e, request)
         if finished is None:
             return Response(status_code=499)  # nobody is listening any more
         if job.task.result().finish_reason != "stop":  # ended by the embedder's shutdown

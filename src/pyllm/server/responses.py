@@ -4,8 +4,8 @@ bounded store.
 
 Requests are validated and translated in :mod:`pyllm.server.responses_request`; the native
 Responses encoder owns every output item and writes finished SSE frames (with their
-sequence numbers) or the whole Response object, so this module submits, frames and
-keeps the finished response for ``previous_response_id``. Errors are OpenAI's shape.
+sequence numbers) or the whole Response object, so this module submits, writes the bytes
+and keeps the finished response for ``previous_response_id``. Errors are OpenAI's shape.
 """
 from __future__ import annotations
 
@@ -19,18 +19,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pyllm import _core
-from pyllm.chat import render_chat_format
-from pyllm.engine import EngineError
+from pyllm.chat import chat_request, sampling_params
 from pyllm.server import openai_request
+from pyllm.server.errors import failure
 from pyllm.server.openai import ERROR_TYPES, error_response
 from pyllm.server.openai_request import RequestError
 from pyllm.server.request_log import arrival, track
 from pyllm.server.responses_request import ResponsesRequest, ResponseStore, echo_members, parse_request
-from pyllm.server.streaming import Interrupted, collect, sse_response
+from pyllm.server.streaming import Interrupted, SSEResponse, collect
 
-_PING = ": ping\n\n"  # an SSE comment: clients skip it, proxies see traffic
-_FINAL_EVENTS = ("event: response.completed\n", "event: response.incomplete\n")
-_RESPONSE_MEMBER = ',"response":'
+_PING = b": ping\n\n"  # an SSE comment: clients skip it, proxies see traffic
+_FINAL_EVENTS = (b"event: response.completed\n", b"event: response.incomplete\n")
+_RESPONSE_MEMBER = b',"response":'
 
 
 def _request_error(e: RequestError) -> JSONResponse:
@@ -41,16 +41,11 @@ def _request_error(e: RequestError) -> JSONResponse:
     return JSONResponse(body, status_code=e.status)
 
 
-def _failure_response(e: Exception) -> JSONResponse:
+def _failure_response(e: Exception, request: Request | None = None) -> JSONResponse:
     if isinstance(e, RequestError):
         return _request_error(e)
-    if isinstance(e, _core.ContextOverflowError):
-        return error_response(400, str(e), "input", "context_length_exceeded")
-    if isinstance(e, _core.EngineOverloadedError):
-        return error_response(429, str(e), None, "overloaded")
-    if isinstance(e, (_core.InvalidRequestError, _core.ChatTemplateError)):
-        return error_response(400, str(e))
-    raise e
+    f = failure(e, request)
+    return error_response(f.status, f.message, "input" if f.code == "context_length_exceeded" else f.param, f.code)
 
 
 class _StreamFrames:
@@ -61,47 +56,49 @@ class _StreamFrames:
         self.sent = 0
         self.keep = keep
 
-    def frame(self, payload: str) -> str:
+    def frame(self, payload: bytes) -> bytes:
         self.sent += 1
         if payload.startswith(_FINAL_EVENTS):
             # The final event is {"type":..,"sequence_number":..,"response":{...}}: keep the Response.
-            data = payload[payload.index("data: ") + 6:].rstrip("\n")
-            self.keep(data[data.index(_RESPONSE_MEMBER) + len(_RESPONSE_MEMBER):-1])
+            data = payload[payload.index(b"data: ") + 6:].rstrip(b"\n")
+            self.keep(data[data.index(_RESPONSE_MEMBER) + len(_RESPONSE_MEMBER):-1].decode())
         return payload
 
-    def error_frame(self, e: Exception) -> str:
+    def error_frame(self, e: Exception) -> bytes:
         code = e.code if isinstance(e, Interrupted) else "server_error"
         data = {"type": "error", "sequence_number": self.sent, "code": code, "message": str(e), "param": None}
-        return f"event: error\ndata: {json.dumps(data)}\n\n"
+        return f"event: error\ndata: {json.dumps(data)}\n\n".encode()
 
 
 def routes(state: Any) -> list[Route]:
     config = state.config
     store = ResponseStore(config.responses_store_entries, config.responses_store_bytes, config.responses_store_ttl)
 
-    def submit(req: ResponsesRequest, response_id: str) -> Any:
-        output_format = render_chat_format(
-            state.model, req.messages, req.tools.chat or None,
+    async def submit(req: ResponsesRequest, response_id: str) -> Any:
+        output = _core.OutputSpec(
+            protocol=_core.Protocol.responses, id=response_id, model=req.model or state.model_name,
+            created=int(time.time()), stream=req.stream, request_fields=echo_members(req.echo),
+            responses_tools=list(req.tools.entries), reasoning_summary=req.echo["reasoning"]["summary"] is not None)
+        request = chat_request(
+            req.messages, req.tools.chat or None,
             enable_thinking=state.enable_thinking(req.enable_thinking),
             extract_reasoning=state.extract_reasoning(None),
             parallel_tool_calls=req.parallel_tool_calls,
             tool_choice=req.tool_choice,
             json_schema=req.json_schema,
             tool_input_grammars=req.tools.input_grammars,
+            sampling=sampling_params(max_tokens=state.max_tokens(req.max_output_tokens), **req.sampling),
+            output=output,
         )
-        processor = _core.responses_processor(
-            output_format, response_id, req.model or state.model_name, int(time.time()), req.stream,
-            echo_members(req.echo), req.tools.entries, req.echo["reasoning"]["summary"] is not None)
-        return state.engine.submit_chat(output_format, processor, max_tokens=state.max_tokens(req.max_output_tokens),
-                                        **req.sampling)
+        return await state.engine.asubmit(request)
 
     async def create(request: Request) -> Response:
         try:
             req = parse_request(openai_request.parse_json_body(await request.body()), store)
             response_id = f"resp_{secrets.token_hex(24)}"
-            task = submit(req, response_id)
-        except (RequestError, _core.PyllmError) as e:
-            return _failure_response(e)
+            task = await submit(req, response_id)
+        except Exception as e:  # noqa: BLE001 - every failure answers in OpenAI's shape
+            return _failure_response(e, request)
         track(request, task)
         interrupt = state.interrupter(arrival(request))
 
@@ -111,17 +108,15 @@ def routes(state: Any) -> list[Route]:
 
         if req.stream:
             frames = _StreamFrames(keep)
-            return sse_response(task, frame=frames.frame, error_frame=frames.error_frame, ping=_PING,
-                                interrupt=interrupt)
+            return SSEResponse(task, transform=frames.frame, error_frame=frames.error_frame,  # type: ignore[return-value]
+                               ping=_PING, interrupt=interrupt)
         try:
             payloads = await collect(task, request, interrupt)
-        except EngineError as e:
-            return error_response(500, str(e))
-        except Interrupted as e:
-            return error_response(e.status, str(e), None, e.code)
+        except Exception as e:  # noqa: BLE001
+            return _failure_response(e, request)
         if payloads is None:
             return Response(status_code=499)  # nobody is listening any more
-        keep(payloads[-1])
+        keep(payloads[-1].decode())
         return Response(payloads[-1], media_type="application/json")
 
     def not_found(response_id: str) -> JSONResponse:

@@ -19,7 +19,8 @@ TEXTS = ["The lighthouse keeper climbed the stairs.", "A storm rolled in from th
 @pytest.fixture(scope="session")
 def embeddings_server(start_server):
     # One thread each for the engine and the embedder: they run side by side on 2 cores.
-    return start_server("-np", "2", "-c", "8192", "-t", "1", "--embeddings", "--metrics")
+    # -b 128: inputs of up to 128 tokens.
+    return start_server("-np", "2", "-c", "8192", "-t", "1", "-b", "128", "--embeddings", "--metrics")
 
 
 def post(server, **body) -> httpx.Response:
@@ -93,13 +94,13 @@ def test_invalid_json_is_a_400(embeddings_server):
 
 
 def test_input_longer_than_the_context_is_a_400_or_truncated(embeddings_server):
-    long_text = "the keeper climbed " * 300
+    long_text = "the keeper climbed " * 60
     r = post(embeddings_server, input=["short", long_text])
     assert r.status_code == 400
     error = r.json()["error"]
     assert error["code"] == "context_length_exceeded" and "truncate" in error["message"]
     r = post(embeddings_server, input=long_text, truncate=True)
-    assert r.status_code == 200 and r.json()["usage"]["prompt_tokens"] == 512
+    assert r.status_code == 200 and r.json()["usage"]["prompt_tokens"] == 128
 
 
 def test_embeddings_off_is_a_400_naming_the_flag(server):
@@ -119,7 +120,7 @@ def test_metrics_count_embedded_inputs(embeddings_server):
 
 def _stream_text(server) -> tuple[str, str]:
     chunks = list(stream_chunks(server, messages=[{"role": "user", "content": "Tell me about lighthouses."}],
-                                max_tokens=40, temperature=0))
+                                max_tokens=24, temperature=0))
     assert chunks[-1] == "[DONE]"
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1] if c["choices"])
     finish = [c["choices"][0]["finish_reason"] for c in chunks[:-1] if c["choices"]][-1]
@@ -130,7 +131,17 @@ def test_embedding_requests_next_to_a_chat_stream_do_not_disturb_it(embeddings_s
     solo = _stream_text(embeddings_server)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         stream = pool.submit(_stream_text, embeddings_server)
-        embeds = [pool.submit(post, embeddings_server, input=TEXTS * 8) for _ in range(6)]
+        embeds = [pool.submit(post, embeddings_server, input=TEXTS * 4) for _ in range(4)]
         assert stream.result(timeout=300) == solo
         for e in embeds:
-            assert vectors_of(e.result(timeout=300)).shape[0] == 24
+            assert vectors_of(e.result(timeout=300)).shape[0] == 12
+
+
+def test_encoder_only_model_through_the_sdk(start_server, tiny_models):
+    server = start_server("-m", str(tiny_models["bert"]), "-np", "1", "-c", "1024", "-t", "1", "--embeddings")
+    result = sdk(server).embeddings.create(model="bert", input=TEXTS)
+    vectors = np.array([d.embedding for d in result.data])
+    assert vectors.shape == (3, 64)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    bert = pyllm.Model(tiny_models["bert"], vocab_only=True)
+    assert result.usage.prompt_tokens == sum(len(bert.tokenize(t, add_special=True)) for t in TEXTS)
