@@ -151,7 +151,7 @@ std::shared_ptr<EmbeddingRequest> Embedder::submit(std::vector<std::vector<llama
         if (unfinished_ >= options_.max_queued) {
             throw EngineOverloadedError(std::to_string(unfinished_) + " embedding requests are unfinished (the limit)");
         }
-        auto completion = std::make_shared<Task>(next_id_++, std::vector<llama_token>{}, TaskParams{}, nullptr);
+        auto completion = std::make_shared<Task>(next_id_++);
         request = std::make_shared<EmbeddingRequest>(std::move(completion), std::move(inputs), n_dims_,
                                                      normalize && pooling_ != LLAMA_POOLING_TYPE_RANK);
         pending_.push_back(request);
