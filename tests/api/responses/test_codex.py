@@ -70,7 +70,9 @@ def test_codex_exec_completes_a_turn(codex_dir, codex_server, tmp_path):
     log.warning("codex exec took %.1f s", elapsed)
     assert done.returncode == 0, f"codex exec failed ({elapsed:.0f} s):\n{done.stdout}\n{done.stderr}"
     assert "ERROR" not in done.stderr, done.stderr
-    assert done.stdout.strip(), f"no final message:\n{done.stderr}"
+    # The turn's usage came back (Codex prints it after response.completed); what the tiny
+    # model answered, sampled at Codex's default temperature, may well be nothing at all.
+    assert re.search(r"tokens used\n[0-9,]+", done.stderr), done.stderr
 
 
 def test_codex_apply_patch_grammar_constrains_the_custom_tool(codex_dir, gemma):

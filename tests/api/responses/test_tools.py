@@ -36,7 +36,7 @@ def _calls(response, kind="function_call"):
 
 def test_named_tool_choice_forces_a_valid_function_call(gemma):
     body = {"model": "m", "input": ASK, "tools": [WEATHER], "max_output_tokens": 60, "temperature": 0,
-            "tool_choice": {"type": "function", "name": "get_weather"}}
+            "tool_choice": {"type": "function", "name": "get_weather"}, "parallel_tool_calls": False}
     for r in (gemma.create(body), gemma.stream(body)):
         [call] = _calls(r)
         assert [item["type"] for item in r["output"]] == ["function_call"]
@@ -59,7 +59,8 @@ def test_function_call_round_trip_to_an_answer(gemma):
 
 def test_sdk_streams_the_function_call(gemma):
     with gemma.sdk.responses.stream(model="m", input=ASK, tools=[WEATHER], max_output_tokens=60, temperature=0,
-                                    tool_choice={"type": "function", "name": "get_weather"}) as s:
+                                    tool_choice={"type": "function", "name": "get_weather"},
+                                    parallel_tool_calls=False) as s:
         events = list(s)
         final = s.get_final_response()
     deltas = [e.delta for e in events if e.type == "response.function_call_arguments.delta"]
@@ -94,16 +95,17 @@ def test_custom_tool_call_round_trip(gemma):
     call = {"type": "custom_tool_call", "call_id": "call_1", "name": "apply_patch",
             "input": "*** Begin Patch\n*** Delete File: a.txt\n*** End Patch\n"}
     r = gemma.create({"model": "m", "tools": [APPLY_PATCH], "max_output_tokens": 8, "temperature": 0,
-                      "tool_choice": "none", "input": [
+                      "tool_choice": "none", "grammar": 'root ::= "Deleted."', "input": [
                           {"type": "message", "role": "user", "content": "Delete a.txt"}, call,
                           {"type": "custom_tool_call_output", "call_id": "call_1", "output": "Done"}]})
-    assert r["output"][0]["type"] == "message"
+    assert r["output"][0]["content"][0]["text"] == "Deleted."
 
 
 def test_namespace_tools_are_flattened_and_reported_with_their_namespace(gemma):
     ns = {"type": "namespace", "name": "weather_mcp", "description": "Weather tools", "tools": [WEATHER]}
     body = {"model": "m", "input": ASK, "tools": [ns], "max_output_tokens": 60, "temperature": 0,
-            "tool_choice": {"type": "function", "name": "get_weather", "namespace": "weather_mcp"}}
+            "tool_choice": {"type": "function", "name": "get_weather", "namespace": "weather_mcp"},
+            "parallel_tool_calls": False}
     for r in (gemma.create(body), gemma.stream(body)):
         [call] = _calls(r)
         assert call["name"] == "get_weather" and call["namespace"] == "weather_mcp"
