@@ -11,7 +11,8 @@ def test_build_info_lists_cpu_backend_and_device():
 
 def test_build_info_names_pinned_llama_cpp_source():
     info = pyllm.build_info()
-    assert info["llama_cpp_source"] == "llama-cpp-python==0.3.36 sdist"
+    # The pinned sdist, with the RPC patch cmake/patch_llama_cpp.py applies (and says so).
+    assert info["llama_cpp_source"] == "llama-cpp-python==0.3.36 sdist + pyllm changes"
     assert re.fullmatch(r"[0-9a-f]{7,40}", info["llama_cpp_commit"])
     assert info["build_type"] in {"Release", "RelWithDebInfo", "Debug", "MinSizeRel"}
     assert info["compiler"]
