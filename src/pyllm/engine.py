@@ -117,7 +117,7 @@ class Task:
         payload ready in one list (no per-item step), ``w.wake()`` ends a wait early (pings,
         interruptions). Leaving the block unfinished cancels the task; call
         :meth:`raise_if_failed` after the last batch."""
-        watcher = self._bridge.watch(self._native)
+        watcher = self._watch()  # the one Engine.asubmit made holds what arrived meanwhile
         try:
             yield watcher
         finally:
