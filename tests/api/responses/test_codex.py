@@ -17,6 +17,11 @@ from pathlib import Path
 
 import pytest
 
+# Not yet run to completion on an idle CI machine: opt in with PYLLM_TEST_CLIENTS=1 (as the
+# other agent clients in tests/clients) until its cost and result are measured.
+pytestmark = pytest.mark.skipif(os.environ.get("PYLLM_TEST_CLIENTS") != "1",
+                                reason="agent-client end-to-end tests run with PYLLM_TEST_CLIENTS=1")
+
 CODEX_VERSION = "0.169.0"
 log = logging.getLogger(__name__)
 
