@@ -46,12 +46,12 @@ def sentences(n: int, offset: int = 0) -> list[str]:
 
 def commands(model: Path, llama_server: Path | None, threads: int, n_parallel: int) -> dict[str, list[str]]:
     common = ["-m", str(model), "-t", str(threads), "-b", "512", "--embeddings", "--pooling", "mean"]
-    out = {PYLLM: pyllm_serve_command(*common, "-np", "1", "-c", "4096", "--max-queued", "256")}
+    out = {PYLLM: pyllm_serve_command(*common, "-np", "1", "-c", "1024", "--max-queued", "256")}
     if llama_server is not None:
         # Each llama-server slot holds one input: -np slots of 512 tokens decode together, in one
-        # unified KV buffer, micro-batches of 512 (-ub) as pyllm's embedder.
+        # unified KV buffer, micro-batches of 512 (-ub) and no flash attention, as pyllm's embedder.
         out[LLAMA] = [str(llama_server), *common, "-np", str(n_parallel), "-c", str(512 * n_parallel),
-                      "-ub", "512", "-tb", str(threads), "-kvu", "-ngl", "0", "--no-webui"]
+                      "-ub", "512", "-tb", str(threads), "-kvu", "-fa", "off", "-ngl", "0", "--no-webui"]
     return out
 
 
