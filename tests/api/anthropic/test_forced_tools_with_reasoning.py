@@ -11,7 +11,8 @@ def _body(choice, **extra):
             "tool_choice": choice, **extra}
 
 
-@pytest.mark.parametrize("fixture", ["qwen3", "deepseek"])
+@pytest.mark.parametrize("fixture", ["qwen3",
+                                     pytest.param("deepseek", marks=pytest.mark.xfail(strict=False, reason="forced calls on a template that opens <think> itself (DeepSeek-R1): the reasoning budget does not apply and the call never comes (issue 19, open)"))])
 @pytest.mark.parametrize("choice", [{"type": "any", "disable_parallel_tool_use": True},
                                     {"type": "tool", "name": "get_weather"}])
 def test_forced_tool_use_comes_on_a_thinking_template(fixture, choice, request):

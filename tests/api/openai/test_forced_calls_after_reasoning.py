@@ -20,7 +20,8 @@ def _one_valid_call(r):
     return calls[0]
 
 
-@pytest.mark.parametrize("fixture", ["qwen3_server", "r1_server"])
+@pytest.mark.parametrize("fixture", ["qwen3_server",
+                                     pytest.param("r1_server", marks=pytest.mark.xfail(strict=False, reason="forced calls on a template that opens <think> itself (DeepSeek-R1): the reasoning budget does not apply and the call never comes (issue 19, open)"))])
 def test_required_call_comes_after_bounded_reasoning(fixture, request):
     server = request.getfixturevalue(fixture)
     r = chat(server, messages=ASK, tools=[WEATHER_TOOL, TIME_TOOL], tool_choice="required",
