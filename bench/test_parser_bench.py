@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pyllm import _bench
 from pyllm.bench import parser as parser_bench
 
 
@@ -16,7 +17,7 @@ def test_stream_parser_per_token(benchmark: Any, n_tokens: int) -> None:
     parser = parser_bench.make_parser()
     assert parser.family == "hermes"
     pieces = parser_bench.token_stream(n_tokens)
-    seconds = benchmark(parser.output_format.time_stream_parser, pieces, False)
+    seconds = benchmark(_bench.time_stream_parser, parser.output_format, pieces, False)
     benchmark.extra_info["us_per_token"] = seconds / len(pieces) * 1e6
     assert seconds / len(pieces) < 0.5e-6
 
@@ -25,6 +26,6 @@ def test_stream_parser_per_token(benchmark: Any, n_tokens: int) -> None:
 def test_other_families_per_token(benchmark: Any, family: str) -> None:
     parser = parser_bench.make_parser(family)
     pieces = parser_bench.token_stream(parser_bench.LENGTHS[-1], family)
-    seconds = benchmark(parser.output_format.time_stream_parser, pieces, False)
+    seconds = benchmark(_bench.time_stream_parser, parser.output_format, pieces, False)
     benchmark.extra_info["us_per_token"] = seconds / len(pieces) * 1e6
     assert seconds / len(pieces) < 0.5e-6

@@ -8,39 +8,18 @@
 #include "engine/request_preparer.h"
 #include "errors.h"
 #include "model.h"
+#include "py_convert.h"
 
 namespace py = pybind11;
 using pyllm::Engine;
 using pyllm::Task;
+using pyllm::bindings::drain;
+using pyllm::bindings::to_py_list;
 
 namespace {
 
-// A protocol's payloads are final bytes (SSE frames, JSON) that go to the socket as they are;
-// a text task's payloads are text, which can end inside a UTF-8 sequence only at a forced
-// flush (never fail on it).
-py::list to_py_list(const std::vector<std::string> & items, bool as_bytes) {
-    py::list out(items.size());
-    for (size_t i = 0; i < items.size(); ++i) {
-        PyObject * o = as_bytes ? PyBytes_FromStringAndSize(items[i].data(), static_cast<Py_ssize_t>(items[i].size()))
-                                : PyUnicode_DecodeUTF8(items[i].data(), static_cast<Py_ssize_t>(items[i].size()), "replace");
-        if (!o) throw py::error_already_set();
-        out[i] = py::reinterpret_steal<py::object>(o);
-    }
-    return out;
-}
-
 py::tuple ready_tuple(const Task & t, const Task::Ready & r) {
     return py::make_tuple(to_py_list(r.items, t.binary_output()), r.done);
-}
-
-// [(task id, payloads, done)] for every watched task with news, taken in one call.
-py::list drain(pyllm::ReadyQueue & queue) {
-    py::list out;
-    for (auto & task : queue.drain()) {
-        auto r = task->take();
-        out.append(py::make_tuple(task->id(), to_py_list(r.items, task->binary_output()), r.done));
-    }
-    return out;
 }
 
 }  // namespace
@@ -181,16 +160,4 @@ void bind_engine(py::module_ & m) {
                  return d;
              })
         .def("shutdown", &Engine::shutdown, py::call_guard<py::gil_scoped_release>());
-
-    py::class_<pyllm::SyntheticProducer>(m, "SyntheticProducer")
-        .def(py::init<int>(), py::arg("n_tasks"))
-        .def_property_readonly("tasks", &pyllm::SyntheticProducer::tasks)
-        .def_property_readonly("wakeup_fd", [](pyllm::SyntheticProducer & p) { return p.queue().fd(); })
-        .def("watch", [](pyllm::SyntheticProducer & p, const std::shared_ptr<Task> & t) { p.queue().watch(t); },
-             py::arg("task"))
-        .def("drain", [](pyllm::SyntheticProducer & p) { return drain(p.queue()); })
-        .def("start", &pyllm::SyntheticProducer::start, py::arg("n_items"), py::arg("payload_bytes"),
-             py::arg("interval_us") = 0)
-        .def("join", &pyllm::SyntheticProducer::join, py::call_guard<py::gil_scoped_release>())
-        .def_property_readonly("producer_cpu_seconds", &pyllm::SyntheticProducer::producer_cpu_seconds);
 }

@@ -1,5 +1,5 @@
 // pybind11 bindings for the incremental output parser (csrc/parse). Binding only: the
-// request's chat parameters are rendered once into a ChatOutputFormat, parsers are made
+// request's chat parameters are rendered once into a RenderedChat, parsers are made
 // from it, and native work runs without the GIL.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -7,13 +7,15 @@
 #include "engine/chat_prompt.h"
 #include "errors.h"
 #include "model.h"
-#include "parse/chat_output_format.h"
-#include "parse/parser_bench.h"
+#include "parse/rendered_chat.h"
 #include "parse/reference_parser.h"
 #include "parse/stream_parser.h"
+#include "py_convert.h"
 
 namespace py = pybind11;
 using namespace pyllm::parse;
+using pyllm::bindings::from_py_text;
+using pyllm::bindings::pieces_from_py;
 
 namespace {
 
@@ -25,14 +27,6 @@ py::str to_py_str(const std::string & s) {
         throw py::error_already_set();
     }
     return py::reinterpret_steal<py::str>(o);
-}
-
-std::string from_py_text(const py::handle & h) {
-    if (py::isinstance<py::bytes>(h)) {
-        return h.cast<std::string>();
-    }
-    py::bytes b = h.attr("encode")("utf-8", "surrogateescape");
-    return b.cast<std::string>();
 }
 
 py::list events_to_py(const StreamEvents & events) {
@@ -59,18 +53,10 @@ py::dict msg_to_py(const common_chat_msg & msg) {
     return d;
 }
 
-std::vector<std::string> pieces_from_py(const py::iterable & pieces) {
-    std::vector<std::string> out;
-    for (auto p : pieces) {
-        out.push_back(from_py_text(p));
-    }
-    return out;
-}
-
 }  // namespace
 
 void bind_parse(py::module_ & m) {
-    py::class_<ChatOutputFormat, std::shared_ptr<ChatOutputFormat>>(m, "ChatOutputFormat")
+    py::class_<RenderedChat, std::shared_ptr<RenderedChat>>(m, "RenderedChat")
         .def(py::init([](const pyllm::Model & model, std::string messages_json, std::string tools_json,
                          std::optional<bool> enable_thinking, bool extract_reasoning, bool parallel_tool_calls,
                          std::string tool_choice, bool continue_final_message, std::string json_schema,
@@ -88,27 +74,27 @@ void bind_parse(py::module_ & m) {
                  r.template_kwargs = std::move(template_kwargs);
                  r.tool_input_grammars = std::move(tool_input_grammars);
                  py::gil_scoped_release nogil;
-                 return std::make_shared<ChatOutputFormat>(pyllm::render_chat(model, r));
+                 return std::make_shared<RenderedChat>(pyllm::render_chat(model, r));
              }),
              py::arg("model"), py::arg("messages_json"), py::arg("tools_json"), py::arg("enable_thinking"),
              py::arg("extract_reasoning"), py::arg("parallel_tool_calls"), py::arg("tool_choice") = "auto",
              py::arg("continue_final_message") = false, py::arg("json_schema") = "",
              py::arg("template_kwargs") = std::map<std::string, std::string>{},
              py::arg("tool_input_grammars") = std::map<std::string, std::string>{})
-        .def_property_readonly("prompt", [](const ChatOutputFormat & f) { return to_py_str(f.params.prompt); })
+        .def_property_readonly("prompt", [](const RenderedChat & f) { return to_py_str(f.params.prompt); })
         .def_property_readonly("generation_prompt",
-                               [](const ChatOutputFormat & f) { return to_py_str(f.params.generation_prompt); })
+                               [](const RenderedChat & f) { return to_py_str(f.params.generation_prompt); })
         .def_property_readonly("format_name",
-                               [](const ChatOutputFormat & f) { return std::string(common_chat_format_name(f.params.format)); })
-        .def_property_readonly("preserved_tokens", [](const ChatOutputFormat & f) { return f.params.preserved_tokens; })
-        .def_property_readonly("grammar", [](const ChatOutputFormat & f) { return f.params.grammar; })
-        .def_property_readonly("grammar_lazy", [](const ChatOutputFormat & f) { return f.params.grammar_lazy; })
-        .def_property_readonly("supports_thinking", [](const ChatOutputFormat & f) { return f.params.supports_thinking; })
-        .def_property_readonly("thinking_start_tag", [](const ChatOutputFormat & f) { return f.params.thinking_start_tag; })
-        .def_property_readonly("thinking_end_tags", [](const ChatOutputFormat & f) { return f.params.thinking_end_tags; })
-        .def_property_readonly("additional_stops", [](const ChatOutputFormat & f) { return f.params.additional_stops; })
+                               [](const RenderedChat & f) { return std::string(common_chat_format_name(f.params.format)); })
+        .def_property_readonly("preserved_tokens", [](const RenderedChat & f) { return f.params.preserved_tokens; })
+        .def_property_readonly("grammar", [](const RenderedChat & f) { return f.params.grammar; })
+        .def_property_readonly("grammar_lazy", [](const RenderedChat & f) { return f.params.grammar_lazy; })
+        .def_property_readonly("supports_thinking", [](const RenderedChat & f) { return f.params.supports_thinking; })
+        .def_property_readonly("thinking_start_tag", [](const RenderedChat & f) { return f.params.thinking_start_tag; })
+        .def_property_readonly("thinking_end_tags", [](const RenderedChat & f) { return f.params.thinking_end_tags; })
+        .def_property_readonly("additional_stops", [](const RenderedChat & f) { return f.params.additional_stops; })
         .def("reference_parse",
-             [](const ChatOutputFormat & f, const py::handle & text, bool is_partial) {
+             [](const RenderedChat & f, const py::handle & text, bool is_partial) {
                  const std::string s = from_py_text(text);
                  common_chat_msg msg;
                  {
@@ -117,24 +103,10 @@ void bind_parse(py::module_ & m) {
                  }
                  return msg_to_py(msg);
              },
-             py::arg("text"), py::arg("is_partial"))
-        .def("time_stream_parser",
-             [](const ChatOutputFormat & f, const py::iterable & pieces, bool force_reference) {
-                 auto v = pieces_from_py(pieces);
-                 py::gil_scoped_release nogil;
-                 return time_stream_parser(f.params, f.tools, f.parser_options(force_reference), v);
-             },
-             py::arg("pieces"), py::arg("force_reference") = false)
-        .def("time_server_reparse",
-             [](const ChatOutputFormat & f, const py::iterable & pieces) {
-                 auto v = pieces_from_py(pieces);
-                 py::gil_scoped_release nogil;
-                 return time_server_reparse(f.params, f.extract_reasoning, v);
-             },
-             py::arg("pieces"));
+             py::arg("text"), py::arg("is_partial"));
 
     py::class_<StreamParser>(m, "StreamParser")
-        .def(py::init([](const ChatOutputFormat & f, bool force_reference) {
+        .def(py::init([](const RenderedChat & f, bool force_reference) {
                  return std::make_unique<StreamParser>(f.params, f.tools, f.parser_options(force_reference));
              }),
              py::arg("output_format"), py::arg("force_reference") = false)

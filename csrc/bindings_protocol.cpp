@@ -7,14 +7,14 @@
 #include <map>
 
 #include "errors.h"
-#include "parse/chat_output_format.h"
+#include "parse/rendered_chat.h"
 #include "parse/stream_parser.h"
 #include "engine/chat_request.h"
 #include "protocol/output_processors.h"
 #include "protocol/processor_handle.h"
 
 namespace py = pybind11;
-using pyllm::parse::ChatOutputFormat;
+using pyllm::parse::RenderedChat;
 using pyllm::protocol::ProcessorHandle;
 
 
@@ -24,7 +24,7 @@ void bind_protocol(py::module_ & m) {
 
     m.def(
         "output_processor",
-        [](const pyllm::OutputSpec & spec, const ChatOutputFormat * output_format,
+        [](const pyllm::OutputSpec & spec, const RenderedChat * output_format,
            const std::vector<std::string> & stop_sequences) {
             auto handle = std::make_shared<ProcessorHandle>();
             handle->processor = pyllm::protocol::make_output_processor(spec, output_format, stop_sequences);

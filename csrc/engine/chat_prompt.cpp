@@ -78,7 +78,7 @@ bool continues_reasoning(ChatInputs & in, const common_chat_params & rendered) {
 
 }  // namespace
 
-parse::ChatOutputFormat render_chat(const Model & model, const ChatRequest & request) {
+parse::RenderedChat render_chat(const Model & model, const ChatRequest & request) {
     ChatInputs in;
     in.messages_json = request.messages_json;
     in.tools_json = request.tools_json;
@@ -94,7 +94,7 @@ parse::ChatOutputFormat render_chat(const Model & model, const ChatRequest & req
     in.json_schema = request.json_schema;
     in.kwargs = request.template_kwargs;
 
-    parse::ChatOutputFormat f;
+    parse::RenderedChat f;
     f.extract_reasoning = request.extract_reasoning;
     f.parallel_tool_calls = request.parallel_tool_calls;
     if (!in.tools_json.empty()) {
@@ -131,11 +131,11 @@ parse::ChatOutputFormat render_chat(const Model & model, const ChatRequest & req
     return f;
 }
 
-std::vector<llama_token> chat_prompt_tokens(const Model & model, const parse::ChatOutputFormat & format) {
+std::vector<llama_token> chat_prompt_tokens(const Model & model, const parse::RenderedChat & format) {
     return model.tokenize(format.params.prompt, /*add_special=*/true, /*parse_special=*/true);
 }
 
-void apply_chat_format(const Model & model, const parse::ChatOutputFormat & format, TaskParams & params) {
+void apply_chat_format(const Model & model, const parse::RenderedChat & format, TaskParams & params) {
     const common_chat_params & chat = format.params;
     auto & s = params.sampling;
 

@@ -9,7 +9,7 @@
 
 #include "engine/chat_request.h"
 #include "engine/task.h"
-#include "parse/chat_output_format.h"
+#include "parse/rendered_chat.h"
 
 namespace pyllm {
 
@@ -18,11 +18,11 @@ class Model;
 // Renders the conversation of `request` with the model's template. A template that cannot
 // carry tools gets them described in the prompt (generic_tool_calls.h). Throws
 // ChatTemplateError or InvalidRequestError.
-parse::ChatOutputFormat render_chat(const Model & model, const ChatRequest & request);
+parse::RenderedChat render_chat(const Model & model, const ChatRequest & request);
 
-std::vector<llama_token> chat_prompt_tokens(const Model & model, const parse::ChatOutputFormat & format);
+std::vector<llama_token> chat_prompt_tokens(const Model & model, const parse::RenderedChat & format);
 
 // Throws InvalidRequestError when the request also brings its own grammar.
-void apply_chat_format(const Model & model, const parse::ChatOutputFormat & format, TaskParams & params);
+void apply_chat_format(const Model & model, const parse::RenderedChat & format, TaskParams & params);
 
 }  // namespace pyllm

@@ -12,7 +12,7 @@
 #include "request_preparer.h"
 #include "runtime.h"
 #include "sampling.h"
-#include "text_stream.h"
+#include "stop_matcher.h"
 
 namespace pyllm {
 
@@ -32,7 +32,7 @@ struct Engine::Slot {
     int32_t n_generated = 0;
     uint64_t last_used = 0;
     bool first_token_seen = false;
-    std::unique_ptr<TextStream> text;
+    std::unique_ptr<StopMatcher> stops;  // UTF-8 and stop-string hold-back of the text sent
     Checkpoints checkpoints;            // of `cache`'s prefixes, oldest first
     std::vector<size_t> checkpoint_at;  // prompt positions still to checkpoint, nearest last
     bool checkpoint_due = false;        // this step's chunk ends at a checkpoint position
@@ -485,7 +485,7 @@ void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
     slot.first_token_seen = false;
     std::vector<std::string> stops = task->params().stop;
     stops.insert(stops.end(), task->params().end_of_turn.begin(), task->params().end_of_turn.end());
-    slot.text = std::make_unique<TextStream>(std::move(stops));
+    slot.stops = std::make_unique<StopMatcher>(std::move(stops));
     // Penalties look back over recent tokens, the prompt's included (as llama-server does).
     const int32_t last_n = task->params().sampling.penalty_last_n;
     const size_t from = last_n < 0 ? 0 : prompt.size() - std::min(prompt.size(), static_cast<size_t>(last_n));
@@ -497,7 +497,7 @@ void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
 void Engine::release(Slot & slot, FinishReason reason, std::string stop, std::string error) {
     auto task = std::move(slot.task);
     slot.task.reset();
-    slot.text.reset();
+    slot.stops.reset();
     slot.i_batch = -1;
     slot.next_token = LLAMA_TOKEN_NULL;
     slot.last_used = ++release_count_;  // orders slots for least-recently-used ties
@@ -625,7 +625,7 @@ void Engine::sample(Slot & slot) {
 
     const llama_vocab * vocab = model_->vocab();
     if (llama_vocab_is_eog(vocab, token) && !params.sampling.ignore_eos) {
-        ready_.notify(slot.task, task.emit_text(slot.text->flush()));
+        ready_.notify(slot.task, task.emit_text(slot.stops->flush()));
         release(slot, FinishReason::stop);
         return;
     }
@@ -633,8 +633,8 @@ void Engine::sample(Slot & slot) {
     ++slot.n_generated;
     const bool render = params.sampling.preserved_tokens.count(token) > 0;
     const std::string piece = common_token_to_piece(vocab, token, render);
-    ready_.notify(slot.task, task.emit_text(slot.text->push(piece)));
-    if (const auto & stop = slot.text->stop()) {
+    ready_.notify(slot.task, task.emit_text(slot.stops->push(piece)));
+    if (const auto & stop = slot.stops->stop()) {
         const auto & client_stops = params.stop;
         if (std::find(client_stops.begin(), client_stops.end(), *stop) == client_stops.end()) {
             release(slot, FinishReason::stop);  // the template's end of turn
@@ -647,7 +647,7 @@ void Engine::sample(Slot & slot) {
     // The sampled token still needs a KV cell when it is decoded next step.
     const bool ctx_full = static_cast<int>(slot.cache.size()) + 1 >= n_ctx_slot_;
     if (at_max || ctx_full) {
-        ready_.notify(slot.task, task.emit_text(slot.text->flush()));
+        ready_.notify(slot.task, task.emit_text(slot.stops->flush()));
         release(slot, at_max ? FinishReason::length : FinishReason::context_full);
         return;
     }

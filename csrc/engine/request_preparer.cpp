@@ -13,7 +13,7 @@ PreparedRequest prepare_request(const Model & model, const ChatRequest & request
     PreparedRequest p;
     p.params = task_params(model, request.sampling);
     if (request.is_chat()) {
-        const parse::ChatOutputFormat format = render_chat(model, request);
+        const parse::RenderedChat format = render_chat(model, request);
         p.prompt = chat_prompt_tokens(model, format);
         apply_chat_format(model, format, p.params);
         p.processor = protocol::make_output_processor(request.output, &format, request.sampling.stop);

@@ -43,7 +43,7 @@ std::unique_ptr<StreamEncoder> chat_encoder(const OutputSpec & spec, const std::
 
 }  // namespace
 
-std::unique_ptr<OutputProcessor> make_output_processor(const OutputSpec & spec, const parse::ChatOutputFormat * chat,
+std::unique_ptr<OutputProcessor> make_output_processor(const OutputSpec & spec, const parse::RenderedChat * chat,
                                                        const std::vector<std::string> & stop_sequences) {
     if (spec.protocol == Protocol::text) return nullptr;
     if (spec.protocol == Protocol::openai_completion) {

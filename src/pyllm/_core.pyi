@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ChatOutputFormat', 'ChatRequest', 'ChatTemplateError', 'ContextOverflowError', 'ENGINE_DEFAULTS', 'Embedder', 'EmbeddingRequest', 'Engine', 'EngineError', 'EngineOverloadedError', 'InvalidRequestError', 'Model', 'ModelLoadError', 'OutputProcessor', 'OutputSpec', 'Protocol', 'PyllmError', 'SamplingParams', 'StreamParser', 'SyntheticProducer', 'Task', 'add_rpc_servers', 'backend_failure', 'build_info', 'devices', 'log_level', 'openai_embeddings_body', 'output_processor', 'replay_processor', 'set_log_level', 'tokenize_array']
+__all__: list[str] = ['ChatRequest', 'ChatTemplateError', 'ContextOverflowError', 'ENGINE_DEFAULTS', 'Embedder', 'EmbeddingRequest', 'Engine', 'EngineError', 'EngineOverloadedError', 'InvalidRequestError', 'Model', 'ModelLoadError', 'OutputProcessor', 'OutputSpec', 'Protocol', 'PyllmError', 'RenderedChat', 'SamplingParams', 'StreamParser', 'Task', 'add_rpc_servers', 'backend_failure', 'build_info', 'devices', 'log_level', 'openai_embeddings_body', 'output_processor', 'replay_processor', 'set_log_level', 'tokenize_array']
 class PyllmError(RuntimeError):
     pass
 class ModelLoadError(PyllmError):
@@ -378,26 +378,6 @@ class Engine:
     @property
     def wakeup_fd(self) -> int:
         ...
-class SyntheticProducer:
-    def __init__(self, n_tasks: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def drain(self) -> list:
-        ...
-    def join(self) -> None:
-        ...
-    def start(self, n_items: typing.SupportsInt | typing.SupportsIndex, payload_bytes: typing.SupportsInt | typing.SupportsIndex, interval_us: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-        ...
-    def watch(self, task: Task) -> None:
-        ...
-    @property
-    def producer_cpu_seconds(self) -> float:
-        ...
-    @property
-    def tasks(self) -> list[Task]:
-        ...
-    @property
-    def wakeup_fd(self) -> int:
-        ...
 class EmbeddingRequest:
     def input_lengths(self) -> list[int]:
         ...
@@ -442,14 +422,10 @@ class Embedder:
     @property
     def wakeup_fd(self) -> int:
         ...
-class ChatOutputFormat:
+class RenderedChat:
     def __init__(self, model: Model, messages_json: str, tools_json: str, enable_thinking: bool | None, extract_reasoning: bool, parallel_tool_calls: bool, tool_choice: str = 'auto', continue_final_message: bool = False, json_schema: str = '', template_kwargs: collections.abc.Mapping[str, str] = {}, tool_input_grammars: collections.abc.Mapping[str, str] = {}) -> None:
         ...
     def reference_parse(self, text: typing.Any, is_partial: bool) -> dict:
-        ...
-    def time_server_reparse(self, pieces: collections.abc.Iterable) -> float:
-        ...
-    def time_stream_parser(self, pieces: collections.abc.Iterable, force_reference: bool = False) -> float:
         ...
     @property
     def additional_stops(self) -> list[str]:
@@ -482,7 +458,7 @@ class ChatOutputFormat:
     def thinking_start_tag(self) -> str:
         ...
 class StreamParser:
-    def __init__(self, output_format: ChatOutputFormat, force_reference: bool = False) -> None:
+    def __init__(self, output_format: RenderedChat, force_reference: bool = False) -> None:
         ...
     def feed(self, text: typing.Any) -> list:
         ...
@@ -511,7 +487,7 @@ def openai_embeddings_body(vectors: typing.Annotated[numpy.typing.ArrayLike, num
     """
     The JSON body of an OpenAI embeddings response for float32 rows.
     """
-def output_processor(spec: OutputSpec, output_format: ChatOutputFormat = None, stop_sequences: collections.abc.Sequence[str] = []) -> OutputProcessor:
+def output_processor(spec: OutputSpec, output_format: RenderedChat = None, stop_sequences: collections.abc.Sequence[str] = []) -> OutputProcessor:
     """
     The output processor (parser + encoder) a request with this output spec gets, for replay_processor.
     """

@@ -103,11 +103,11 @@ def render_chat_format(
     messages: Sequence[Mapping[str, Any]],
     tools: Sequence[Mapping[str, Any]] | None = None,
     **options: Any,
-) -> _core.ChatOutputFormat:
+) -> _core.RenderedChat:
     """Render one conversation now (the prompt, the template's format, grammar and markers),
     with :func:`chat_request`'s options."""
     r = chat_request(messages, tools, **options)
-    return _core.ChatOutputFormat(
+    return _core.RenderedChat(
         model._native, r.messages_json, r.tools_json, r.enable_thinking, r.extract_reasoning,
         r.parallel_tool_calls, tool_choice=r.tool_choice, continue_final_message=r.continue_final_message,
         json_schema=r.json_schema, template_kwargs=r.template_kwargs, tool_input_grammars=r.tool_input_grammars)

@@ -103,7 +103,7 @@ class StreamParser:
         extract_reasoning: bool = True,
         parallel_tool_calls: bool = True,
         template_kwargs: Mapping[str, Any] | None = None,
-    ) -> _core.ChatOutputFormat:
+    ) -> _core.RenderedChat:
         """The request's rendered chat format, from which any number of parsers are made."""
         return render_chat_format(
             model,
@@ -116,7 +116,7 @@ class StreamParser:
         )
 
     @classmethod
-    def from_output_format(cls, output_format: _core.ChatOutputFormat, *, force_reference: bool = False) -> StreamParser:
+    def from_output_format(cls, output_format: _core.RenderedChat, *, force_reference: bool = False) -> StreamParser:
         """A parser for an already rendered request (see :meth:`render`)."""
         parser = cls.__new__(cls)
         parser.output_format = output_format

@@ -2,14 +2,14 @@
 through the response's ASGI interface as uvicorn drives it."""
 import asyncio
 
-from pyllm import _core
+from pyllm import _bench
 from pyllm.engine import AsyncBridge, Task
 from pyllm.server.streaming import SSEResponse
 
 
 def test_idle_stream_gets_pings_between_payloads_and_ends_the_body():
     async def main():
-        producer = _core.SyntheticProducer(1)
+        producer = _bench.SyntheticProducer(1)
         bridge = AsyncBridge(producer)
         task = Task(bridge, producer.tasks[0])
         response = SSEResponse(task, error_frame=lambda e: b"data: error\n\n", ping=b": ping\n\n",

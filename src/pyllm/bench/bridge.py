@@ -20,12 +20,12 @@ import time
 from collections import deque
 from typing import Any
 
-from pyllm import _core
+from pyllm import _bench
 from pyllm.engine import AsyncBridge, Task
 
 
 async def _ours(n_tasks: int, n_items: int, payload: int, interval_us: int) -> tuple[int, float]:
-    producer = _core.SyntheticProducer(n_tasks)
+    producer = _bench.SyntheticProducer(n_tasks)
     bridge = AsyncBridge(producer)
 
     async def consume(task: Task) -> int:
@@ -41,7 +41,7 @@ async def _ours(n_tasks: int, n_items: int, payload: int, interval_us: int) -> t
 
 
 async def _executor_hop(n_tasks: int, n_items: int, payload: int, interval_us: int) -> tuple[int, float]:
-    producer = _core.SyntheticProducer(n_tasks)
+    producer = _bench.SyntheticProducer(n_tasks)
     loop = asyncio.get_running_loop()
 
     async def consume(native: Any) -> int:

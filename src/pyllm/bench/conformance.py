@@ -133,7 +133,7 @@ class Replay:
     """One fixture made ready to feed: the request's parser inputs and the output as units
     (each one or more tokens that together are whole UTF-8), markers flagged."""
 
-    output_format: Any  # pyllm._core.ChatOutputFormat
+    output_format: Any  # pyllm._core.RenderedChat
     units: tuple[str, ...]
     special: frozenset[int]
     from_token_ids: bool

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pyllm
+from pyllm.bench.http import TOOLS
 
-TOOLS = Path(os.environ.get("PYLLM_LLAMA_TOOLS", Path(__file__).resolve().parents[2] / "build/llama-tools/bin"))
 PROMPT_TOKENS = 16
 
 

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import contextlib
 import datetime
-import os
 import shlex
 import statistics
 import sys
@@ -26,11 +25,9 @@ import httpx
 import numpy as np
 
 import pyllm
-from pyllm.bench.http import Server, free_port, pyllm_serve_command
+from pyllm.bench.http import TOOLS, Server, free_port, pyllm_serve_command
 
 PYLLM, LLAMA = "pyllm", "llama-server"
-REPO = Path(__file__).resolve().parents[3]
-TOOLS = Path(os.environ.get("PYLLM_LLAMA_TOOLS", REPO / "build/llama-tools/bin"))
 
 _SUBJECTS = "keeper lamp storm tide harbour ship signal fog beam gull wave logbook lens bell rope anchor".split()
 

@@ -17,6 +17,26 @@ from typing import Any
 import httpx
 
 
+# A source checkout (src/pyllm/bench/http.py -> the repo root), where bench/build_llama_tools.sh
+# puts llama.cpp's own tools; an installed wheel has no checkout, so the current directory's
+# build/ and $PYLLM_LLAMA_TOOLS are looked at too.
+REPO = Path(__file__).resolve().parents[3]
+
+
+def llama_tools_dir() -> Path:
+    """Where llama-server, llama-bench and llama-batched-bench are: $PYLLM_LLAMA_TOOLS, else
+    ``build/llama-tools/bin`` of this checkout, else of the current directory."""
+    if env := os.environ.get("PYLLM_LLAMA_TOOLS"):
+        return Path(env)
+    for root in (REPO, Path.cwd()):
+        if (root / "build/llama-tools/bin").is_dir():
+            return root / "build/llama-tools/bin"
+    return REPO / "build/llama-tools/bin"
+
+
+TOOLS = llama_tools_dir()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

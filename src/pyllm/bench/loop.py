@@ -11,6 +11,11 @@ bare ``loop.add_reader`` callback waking one future per item.
 ``stall``: while one client's request with a ``--long-prompt``-token prompt is prepared
 (template rendering and tokenization), another polls ``/health``; the figure is the longest
 time a poll took, against the same poll's longest time with nothing else going on.
+
+``prefill``: the time of one ``--prefill-prompt``-token prefill (a non-streamed request for one
+token, a prompt no cache holds), alone and while another client polls ``/health`` about 100
+times a second: on 2 cores the loop thread that answers the polls competes with the compute
+threads. The same for llama-server (``bash bench/build_llama_tools.sh``) in the same run.
 """
 from __future__ import annotations
 
@@ -24,8 +29,9 @@ from typing import Any
 
 import httpx
 
+import pyllm
 from pyllm.bench import bridge
-from pyllm.bench.http import Server, free_port, pyllm_serve_command
+from pyllm.bench.http import TOOLS, Server, free_port, pyllm_serve_command
 
 
 def thread_cpu_seconds(pid: int, tid: int) -> float:
@@ -113,6 +119,52 @@ def loop_stall(server: Server, long_prompt: int) -> dict[str, float]:
     return asyncio.run(run())
 
 
+def prefill_seconds(server: Server, n_tokens: int, tag: str, polls_per_second: float = 0) -> dict[str, float]:
+    """Wall time of one prefill of about ``n_tokens`` tokens (nothing cached: ``tag`` makes the
+    prompt's first message unique), with ``polls_per_second`` /health polls from another client."""
+    messages = _long_messages(n_tokens)
+    messages[0] = {"role": "user", "content": f"{tag}: {messages[0]['content']}"}
+    body = {"messages": messages, "max_tokens": 1, "temperature": 0}
+
+    async def run() -> dict[str, float]:
+        async with httpx.AsyncClient(timeout=3600) as client:
+            done = asyncio.Event()
+            polls = 0
+
+            async def poll() -> None:
+                nonlocal polls
+                while not done.is_set():
+                    await client.get(server.base_url + "/health")
+                    polls += 1
+                    await asyncio.sleep(1 / polls_per_second)
+
+            poller = asyncio.ensure_future(poll()) if polls_per_second else None
+            t0 = time.perf_counter()
+            r = await client.post(server.base_url + "/v1/chat/completions", json=body)
+            seconds = time.perf_counter() - t0
+            done.set()
+            if poller is not None:
+                await poller
+            r.raise_for_status()
+            return {"seconds": seconds, "prompt_tokens": r.json()["usage"]["prompt_tokens"],
+                    "polls_per_second": polls / seconds}
+
+    return asyncio.run(run())
+
+
+def prefill_under_load(server: Server, n_tokens: int, repeats: int) -> dict[str, Any]:
+    """Best of ``repeats`` alone and under 100 polls/s, alternating (drift hits both alike)."""
+    alone, loaded = [], []
+    for i in range(repeats):
+        alone.append(prefill_seconds(server, n_tokens, f"alone {i} {time.time_ns()}"))
+        loaded.append(prefill_seconds(server, n_tokens, f"polled {i} {time.time_ns()}", polls_per_second=100))
+    best_alone = min(a["seconds"] for a in alone)
+    best_loaded = min(a["seconds"] for a in loaded)
+    return {"prompt_tokens": alone[0]["prompt_tokens"], "alone_s": best_alone, "polled_s": best_loaded,
+            "ratio": best_loaded / best_alone, "polls_per_second": min(a["polls_per_second"] for a in loaded),
+            "samples_alone_s": [a["seconds"] for a in alone], "samples_polled_s": [a["seconds"] for a in loaded]}
+
+
 def floor_us() -> float:
     return min(bridge._measure(bridge._wakeup_floor, 1, 2000, 16, 200)["cpu_us_per_item"] for _ in range(3))
 
@@ -124,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long-prompt", type=int, default=100_000, help="prompt tokens for the stall figure")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-stall", action="store_true")
+    parser.add_argument("--prefill-prompt", type=int, default=8000,
+                        help="prompt tokens of the prefill-under-load figure (0: skip it)")
+    parser.add_argument("--prefill-repeats", type=int, default=2)
+    parser.add_argument("--llama-server", type=Path, default=TOOLS / "llama-server",
+                        help="llama-server for the prefill baseline (skipped when missing)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -140,6 +197,21 @@ def main(argv: list[str] | None = None) -> int:
                                                                                         args.tokens)
         if not args.skip_stall:
             results["stall"] = loop_stall(server, args.long_prompt)
+    if args.prefill_prompt:
+        # One slot with room for the prompt, the serve benchmark's batch settings on both servers.
+        common = ["-np", "1", "-c", str(args.prefill_prompt + 1024), "-t", str(args.threads), "-b", "512"]
+        model = args.model or str(pyllm.default_model_path())
+        servers = {"pyllm": pyllm_serve_command("-m", model, "--cache-ram", "0", *common)}
+        if args.llama_server.exists():
+            servers["llama-server"] = [str(args.llama_server), "-m", model, *common, "-ub", "512",
+                                       "-tb", str(args.threads), "-ngl", "0", "--no-webui", "--jinja",
+                                       "--cache-ram", "0"]
+        results["prefill"] = {}
+        for name, command in servers.items():
+            port = free_port()
+            with Server(name, [*command, "--port", str(port)], port) as server:
+                prefill_seconds(server, 256, f"warm-up {time.time_ns()}")
+                results["prefill"][name] = prefill_under_load(server, args.prefill_prompt, args.prefill_repeats)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -148,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|")
     for name, us in results["cpu_us_per_token"].items():
         print(f"| {name} | {us:.1f} | {us / results['floor_us']:.1f}x |")
+    for name, p in results.get("prefill", {}).items():
+        print(f"{name}: {p['prompt_tokens']}-token prefill {p['alone_s']:.2f} s alone, {p['polled_s']:.2f} s "
+              f"under {p['polls_per_second']:.0f} /health polls per second: {p['ratio']:.3f}x")
     if "stall" in results:
         s = results["stall"]
         print(f"longest /health round trip: {s['busy_worst_ms']:.1f} ms while a {s['prompt_tokens']}-token request "

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyllm
+from pyllm import _bench
 from pyllm.runtime import llama_models_dir
 from pyllm.parse import StreamParser
 
@@ -144,8 +145,8 @@ def run(lengths: tuple[int, ...] = LENGTHS, repeat: int = 3, family: str = "herm
     results = []
     for n in lengths:
         pieces = token_stream(n, family)
-        ours = min(fmt.time_stream_parser(pieces, False) for _ in range(repeat))
-        reparse = fmt.time_server_reparse(pieces)
+        ours = min(_bench.time_stream_parser(fmt, pieces, False) for _ in range(repeat))
+        reparse = _bench.time_server_reparse(fmt, pieces)
         results.append(
             {
                 "tokens": len(pieces),

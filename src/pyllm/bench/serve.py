@@ -44,11 +44,9 @@ from typing import Any
 import httpx
 
 import pyllm
-from pyllm.bench.decode import TOOLS
-from pyllm.bench.http import Server, Stream, free_port, pyllm_serve_command, quantile, stream_anthropic, stream_openai
+from pyllm.bench.http import REPO, TOOLS, Server, Stream, free_port, pyllm_serve_command, quantile, stream_anthropic, stream_openai
 
 PYLLM, LLAMA = "pyllm", "llama-server"
-REPO = Path(__file__).resolve().parents[2]
 BILLING_HEADER = "x-anthropic-billing-header: cc_version=2.0.14.{}; cc_entrypoint=cli; cch={};"
 TEMPLATE_SHOWN = "<pyllm's chat template>"  # written to a temporary file for llama-server
 DOCS_BEGIN, DOCS_END = "<!-- serve-bench:begin -->", "<!-- serve-bench:end -->"

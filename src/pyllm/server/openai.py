@@ -200,7 +200,7 @@ def routes(state: Any) -> list[Route]:
         r = conversation(req)
         # Rendering grows with the conversation: off the event loop (it releases the GIL).
         output_format = await asyncio.to_thread(
-            _core.ChatOutputFormat, model._native, r.messages_json, r.tools_json, r.enable_thinking,
+            _core.RenderedChat, model._native, r.messages_json, r.tools_json, r.enable_thinking,
             r.extract_reasoning, r.parallel_tool_calls, r.tool_choice, r.continue_final_message, r.json_schema,
             r.template_kwargs)
         return JSONResponse({"prompt": output_format.prompt})

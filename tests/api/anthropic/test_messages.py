@@ -2,6 +2,8 @@
 fields the API allows are accepted; sampling and stop sequences reach the engine."""
 from __future__ import annotations
 
+from .conftest import AnthropicServer
+
 HELLO = {"model": "claude-local", "max_tokens": 32, "temperature": 0,
          "messages": [{"role": "user", "content": "Say Hello World"}]}
 
@@ -52,10 +54,19 @@ def test_stop_sequence_is_reported_with_the_matched_string(qwen3):
         assert m["content"][0]["text"] == "one two "
 
 
-def test_missing_max_tokens_falls_back_to_the_server_cap(qwen3):
-    body = {k: v for k, v in HELLO.items() if k != "max_tokens"}
-    m = qwen3.create({**body, "grammar": 'root ::= "Hello World"'})
-    assert m["content"][0]["text"] == "Hello World"
+def test_missing_max_tokens_falls_back_to_the_server_cap(start_server, templates_dir, stream_record):
+    # The server's -n 3 is the cap: a body without max_tokens stops there, as max_tokens.
+    capped = AnthropicServer(start_server("-np", "1", "-c", "2048", "-n", "3", "--chat-template-file",
+                                          str(templates_dir / "Qwen-Qwen3-0.6B.jinja")), stream_record)
+    try:
+        body = {k: v for k, v in HELLO.items() if k != "max_tokens"}
+        body["grammar"] = 'root ::= "one two three four five six seven eight"'
+        for m in (capped.create(body), capped.stream(body)):
+            assert m["stop_reason"] == "max_tokens", m
+            assert m["usage"]["output_tokens"] == 3, m
+            assert m["content"][0]["text"] == "one two three"
+    finally:
+        capped.close()
 
 
 def test_unknown_fields_cache_control_and_claude_code_extras_are_ignored(qwen3):

@@ -10,9 +10,9 @@
 
 namespace pyllm {
 
-class TextStream {
+class StopMatcher {
 public:
-    explicit TextStream(std::vector<std::string> stops);
+    explicit StopMatcher(std::vector<std::string> stops);
 
     // Appends one token's text; returns what can be sent now. Once a stop string is
     // matched, returns the text before it and stop() names the match.

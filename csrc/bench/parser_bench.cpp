@@ -1,8 +1,8 @@
-#include "parser_bench.h"
+#include "bench/parser_bench.h"
 
 #include <chrono>
 
-#include "reference_parser.h"
+#include "parse/reference_parser.h"
 
 namespace pyllm::parse {
 

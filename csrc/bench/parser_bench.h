@@ -1,11 +1,12 @@
-// Timings for `python -m pyllm.bench parser`, taken natively so Python is not measured.
+// Timings for `python -m pyllm.bench parser`, taken natively so Python is not measured. Part
+// of the pyllm._bench module, kept out of _core (the module a server loads).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "chat.h"
-#include "stream_parser.h"
+#include "parse/stream_parser.h"
 
 namespace pyllm::parse {
 

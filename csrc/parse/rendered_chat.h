@@ -9,7 +9,7 @@
 
 namespace pyllm::parse {
 
-struct ChatOutputFormat {
+struct RenderedChat {
     common_chat_params params;
     std::vector<common_chat_tool> tools;
     bool extract_reasoning = true;

@@ -1,4 +1,4 @@
-#include "text_stream.h"
+#include "stop_matcher.h"
 
 #include <algorithm>
 
@@ -19,12 +19,12 @@ size_t incomplete_utf8_suffix(std::string_view text) {
     return 0;
 }
 
-TextStream::TextStream(std::vector<std::string> stops) : stops_(std::move(stops)) {
+StopMatcher::StopMatcher(std::vector<std::string> stops) : stops_(std::move(stops)) {
     stops_.erase(std::remove_if(stops_.begin(), stops_.end(), [](const std::string & s) { return s.empty(); }),
                  stops_.end());
 }
 
-std::string TextStream::push(std::string_view piece) {
+std::string StopMatcher::push(std::string_view piece) {
     if (stop_) return {};
     pending_.append(piece);
 
@@ -61,7 +61,7 @@ std::string TextStream::push(std::string_view piece) {
     return out;
 }
 
-std::string TextStream::flush() {
+std::string StopMatcher::flush() {
     std::string out;
     out.swap(pending_);
     return out;
