@@ -103,11 +103,13 @@ void bind_engine(py::module_ & m) {
     engine_defaults["n_threads"] = defaults.n_threads;
     engine_defaults["max_queued"] = defaults.max_queued;
     engine_defaults["cache_ram_mib"] = defaults.cache_ram_mib;
+    engine_defaults["max_stall_ms"] = defaults.max_stall_ms;
     m.attr("ENGINE_DEFAULTS") = engine_defaults;
 
     py::class_<Engine, std::shared_ptr<Engine>>(m, "Engine")
         .def(py::init([](std::shared_ptr<pyllm::Model> model, int n_parallel, int n_ctx, int n_batch, int n_threads,
-                         int flash_attn, int max_queued, bool kv_unified, int64_t cache_ram_mib) {
+                         int flash_attn, int max_queued, bool kv_unified, int64_t cache_ram_mib,
+                         int max_stall_ms) {
                  pyllm::EngineOptions o;
                  o.n_parallel = n_parallel;
                  o.n_ctx = n_ctx;
@@ -117,13 +119,15 @@ void bind_engine(py::module_ & m) {
                  o.max_queued = max_queued;
                  o.kv_unified = kv_unified;
                  o.cache_ram_mib = cache_ram_mib;
+                 o.max_stall_ms = max_stall_ms;
                  py::gil_scoped_release nogil;
                  return std::make_shared<Engine>(std::move(model), o);
              }),
              py::arg("model"), py::arg("n_parallel") = defaults.n_parallel, py::arg("n_ctx") = defaults.n_ctx,
              py::arg("n_batch") = defaults.n_batch, py::arg("n_threads") = defaults.n_threads,
              py::arg("flash_attn") = defaults.flash_attn, py::arg("max_queued") = defaults.max_queued,
-             py::arg("kv_unified") = defaults.kv_unified, py::arg("cache_ram_mib") = defaults.cache_ram_mib)
+             py::arg("kv_unified") = defaults.kv_unified, py::arg("cache_ram_mib") = defaults.cache_ram_mib,
+             py::arg("max_stall_ms") = defaults.max_stall_ms)
         .def(
             "submit",
             [](Engine & e, pyllm::ChatRequest request) {

@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <optional>
@@ -508,6 +509,16 @@ void Engine::release(Slot & slot, FinishReason reason, std::string stop, std::st
     ready_.notify(task, task->finish(reason, std::move(stop), std::move(error)));
 }
 
+int Engine::prompt_budget(int decode_rows) const {
+    const int room = options_.n_batch - decode_rows;
+    if (decode_rows == 0 || options_.max_stall_ms <= 0) return room;
+    // Not measured yet: a small first chunk, which measures the row cost.
+    constexpr int first_chunk = 32, min_chunk = 16;
+    if (ms_per_row_ == 0) return std::min(room, first_chunk);
+    const int fit = static_cast<int>(options_.max_stall_ms / ms_per_row_) - decode_rows;
+    return std::clamp(fit, std::min(room, min_chunk), room);
+}
+
 void Engine::step() {
     // Cancelled tasks leave first: their slot is free again before this decode.
     for (auto & s : slots_) {
@@ -533,10 +544,12 @@ void Engine::step() {
             s->next_token = LLAMA_TOKEN_NULL;
         }
     }
+    const int decode_rows = batch_.n_tokens;
+    const int row_limit = decode_rows + prompt_budget(decode_rows);
     for (auto & s : slots_) {
         if (!s->task || s->first_token_seen || s->i_batch >= 0) continue;
         const auto & prompt = s->task->prompt();
-        while (s->n_prompt_done < prompt.size() && batch_.n_tokens < options_.n_batch) {
+        while (s->n_prompt_done < prompt.size() && batch_.n_tokens < row_limit) {
             const bool last = s->n_prompt_done + 1 == prompt.size();
             const int32_t i = add(prompt[s->n_prompt_done], static_cast<llama_pos>(s->n_prompt_done), s->id, last);
             s->cache.push_back(prompt[s->n_prompt_done]);
@@ -552,6 +565,7 @@ void Engine::step() {
     }
     if (batch_.n_tokens == 0) return;
 
+    const auto decode_start = std::chrono::steady_clock::now();
     int32_t rc = llama_decode(ctx_, batch_);
     {
         std::lock_guard<std::mutex> lock(mu_);
@@ -575,6 +589,13 @@ void Engine::step() {
             release(*s, FinishReason::error, {}, why);
         }
         return;
+    }
+    // Rows of a prompt chunk cost more the deeper they sit in the context (attention): the
+    // average follows it. Small batches are left out: their fixed cost would read as per-row.
+    if (batch_.n_tokens >= 16) {
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - decode_start).count();
+        const double per_row = ms / batch_.n_tokens;
+        ms_per_row_ = ms_per_row_ == 0 ? per_row : 0.7 * ms_per_row_ + 0.3 * per_row;
     }
     bool took_checkpoint = false;
     for (auto & s : slots_) {

@@ -40,6 +40,11 @@ struct EngineOptions {
     // Context checkpoints kept per slot for memory that cannot be cut back to a prefix
     // (recurrent and hybrid models); they share cache_ram_mib's host memory. 0: none.
     int ctx_checkpoints = 8;
+    // While tasks are generating, prompt chunks are sized so that one step takes about this
+    // long (from the measured cost of a batch row), so running streams keep getting tokens
+    // during another request's long prefill (chunked prefill with a step budget, as vLLM's);
+    // with nothing generating a prompt goes in chunks of n_batch. 0: always n_batch.
+    int max_stall_ms = 250;
 };
 
 struct EngineStats {
@@ -110,6 +115,8 @@ private:
     void publish_cache_stats();
     void admit(Slot & slot, std::shared_ptr<Task> task);
     void step();
+    // Prompt rows this step may add next to `decode_rows` generating tokens (max_stall_ms).
+    int prompt_budget(int decode_rows) const;
     void sample(Slot & slot);
     void release(Slot & slot, FinishReason reason, std::string stop = {}, std::string error = {});
 
@@ -122,6 +129,7 @@ private:
     uint64_t release_count_ = 0;
     PromptCache cache_;  // the scheduler thread's
     bool needs_checkpoints_ = false;  // the memory cannot be cut back to any prefix
+    double ms_per_row_ = 0;  // a batch row's decode time, moving average; 0: not measured yet
 
     mutable std::mutex mu_;  // guards pending_, stopping_, next_id_, busy_slots_, decode_calls_
     std::condition_variable cv_;

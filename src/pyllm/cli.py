@@ -97,6 +97,7 @@ def _serve(args: argparse.Namespace) -> int:
         chat_template_file=args.chat_template_file, reasoning=args.reasoning,
         reasoning_field=args.reasoning_field, reasoning_format=args.reasoning_format,
         n_predict=args.n_predict, max_queued=args.max_queued, cache_ram_mib=args.cache_ram,
+        max_stall_ms=args.max_stall,
         rpc=args.rpc or [], api_keys=api_keys,
         max_body_bytes=args.max_body_size, request_timeout=args.request_timeout, metrics=args.metrics,
         log_format=args.log_format, shutdown_grace=args.shutdown_grace,
@@ -182,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--cache-ram", type=int, metavar="MIB",
                      help="host memory for idle slots' KV cache (MiB; -1: no limit; 0: idle slots stay in the context; "
                           f"default {_core.ENGINE_DEFAULTS['cache_ram_mib']})")
+    srv.add_argument("--max-stall", type=int, metavar="MS",
+                     help="while requests generate, another prompt's prefill goes in chunks that keep each "
+                          "decode step near this many ms, so running streams keep getting tokens (0: chunks of "
+                          f"-b tokens; default {_core.ENGINE_DEFAULTS['max_stall_ms']})")
     _add_device_arguments(srv)
     srv.add_argument("--embeddings", action="store_true",
                      help="serve POST /v1/embeddings (inputs up to -b tokens; a second context over the model)")

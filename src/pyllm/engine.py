@@ -259,7 +259,9 @@ class Engine:
     raises :class:`pyllm.EngineOverloadedError`. ``cache_ram_mib`` is host memory for the
     KV of idle slots: when a task starts, idle slots are copied out of the context (every
     decode attends over all the cells in use) and a later prompt that continues one is
-    copied back; 0 keeps idle slots in the context, -1 sets no limit. An option left out
+    copied back; 0 keeps idle slots in the context, -1 sets no limit. ``max_stall_ms``: while
+    tasks generate, another prompt's prefill goes in chunks sized so that a step takes about
+    this long, so running streams keep getting tokens (0: chunks of ``n_batch``). An option left out
     (or None) takes the native engine's default (``pyllm._core.ENGINE_DEFAULTS``).
     """
 
@@ -274,10 +276,11 @@ class Engine:
         flash_attn: bool | None = None,
         max_queued: int | None = None,
         cache_ram_mib: int | None = None,
+        max_stall_ms: int | None = None,
     ) -> None:
         self.model = model
         options = {"n_parallel": n_parallel, "n_ctx": n_ctx, "n_batch": n_batch, "n_threads": n_threads,
-                   "max_queued": max_queued, "cache_ram_mib": cache_ram_mib}
+                   "max_queued": max_queued, "cache_ram_mib": cache_ram_mib, "max_stall_ms": max_stall_ms}
         self._native = _core.Engine(
             model._native,
             flash_attn=-1 if flash_attn is None else int(flash_attn),

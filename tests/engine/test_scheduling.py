@@ -175,3 +175,28 @@ def test_close_ends_unfinished_tasks(model: pyllm.Model):
     assert queued.wait(timeout=10).finish_reason == "cancelled"
     with pytest.raises(pyllm.EngineOverloadedError):
         e.submit("Hi", max_tokens=2)
+
+
+@pytest.mark.parametrize("max_stall_ms, chunked", [(1, True), (0, False)])
+def test_long_prefill_is_chunked_while_another_task_generates(model: pyllm.Model, max_stall_ms: int, chunked: bool):
+    # A 1 ms budget is below any real row cost, so chunks take the minimum (16 rows): the
+    # prefill of B spreads over >= 100 steps, each also giving A a token; with the budget off,
+    # B goes in chunks of n_batch (4 steps).
+    with pyllm.Engine(model, n_parallel=2, n_ctx=2 * 2560, n_batch=512, max_stall_ms=max_stall_ms) as engine:
+        a = engine.submit(engine.tokenize_prompt(pattern_prompt(PATTERNS[0])), max_tokens=600, temperature=0,
+                          ignore_eos=True)
+        deadline = time.monotonic() + 60
+        while engine.stats()["decode_calls"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        long_prompt = [2] + [model.tokenize(" the")[0]] * 1999
+        calls_before = engine.stats()["decode_calls"]
+        b = engine.submit(long_prompt, max_tokens=1, temperature=0)
+        b.wait(timeout=300)
+        steps = engine.stats()["decode_calls"] - calls_before
+        assert not a.done, "A must still be generating: the count would be meaningless"
+        a.cancel()
+    assert b.result().usage.prompt_tokens == 2000
+    if chunked:
+        assert steps >= 100, steps
+    else:
+        assert steps <= 8, steps

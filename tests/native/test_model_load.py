@@ -63,9 +63,12 @@ def test_truncated_gguf_raises_model_load_error(tmp_path: Path, default_model_pa
         pyllm.Model(truncated)
 
 
-def test_model_load_error_is_a_pyllm_error():
-    assert issubclass(pyllm.ModelLoadError, pyllm.PyllmError)
-    assert issubclass(pyllm.ChatTemplateError, pyllm.PyllmError)
+def test_load_and_template_failures_are_caught_as_pyllm_error(tmp_path: Path, llama_cpp_dir: Path):
+    # What a caller of the package relies on: one base class catches every native failure.
+    with pytest.raises(pyllm.PyllmError, match="missing.gguf"):
+        pyllm.Model(tmp_path / "missing.gguf")
+    with pytest.raises(pyllm.PyllmError):
+        pyllm.Model.from_template("{% for %}", llama_cpp_dir / "models/ggml-vocab-qwen2.gguf")
 
 
 def test_vocab_only_model_from_template(llama_cpp_dir: Path):

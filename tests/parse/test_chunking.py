@@ -37,6 +37,31 @@ OUTPUTS = {
 }
 
 
+# What each whole text parses to: without this, a template that fell back to plain text
+# would agree with itself under every chunking and pass the tests below.
+EXPECTED = {
+    "Qwen-Qwen3-0.6B.jinja": ("hermes", "Plan: call <tool_call> twice?", 2),
+    "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja": ("deepseek", "\nForced open ✓ reasoning.", 0),
+    "Qwen3.5-4B.jinja": ("qwen3-coder", "Plan: <parameter=x>", 2),
+    "GLM-4.7-Flash.jinja": ("glm", "Plan <arg_value> 🙂", 2),
+    "MiniMax-M2.jinja": ("minimax-m2", "Plan 🙂", 2),
+    "Kimi-K2-Thinking.jinja": ("kimi-k2", "Plan 🙂 <|tool_call_end|>", 2),
+}
+
+
+@pytest.mark.parametrize("template", OUTPUTS)
+def test_whole_text_is_parsed_by_its_family_into_reasoning_content_and_calls(kit: Any, template: str) -> None:
+    family, reasoning, n_calls = EXPECTED[template]
+    parser = kit.make_parser(template)
+    assert parser.family == family
+    msg = whole(kit, template)
+    assert msg["reasoning"].startswith(reasoning), msg
+    assert msg["content"].strip() and "</think>" not in msg["content"], msg
+    assert len(msg["tool_calls"]) == n_calls, msg
+    if n_calls:
+        assert msg["tool_calls"][0][0] == "get_weather" and "Zürich" in msg["tool_calls"][0][1], msg
+
+
 def whole(kit: Any, template: str) -> dict[str, Any]:
     parser = kit.make_parser(template)
     msg, _ = kit.run(parser, [OUTPUTS[template]])

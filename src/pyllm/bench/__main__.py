@@ -7,6 +7,7 @@ BENCHMARKS = {
     "decode": "pyllm.bench.decode",
     "embed": "pyllm.bench.embed",
     "loop": "pyllm.bench.loop",
+    "mixed": "pyllm.bench.mixed",
     "parser": "pyllm.bench.parser",
     "replay": "pyllm.bench.replay",
     "serve": "pyllm.bench.serve",

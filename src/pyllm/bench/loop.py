@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,15 @@ def loop_cpu(server: Server, api: str, n_streams: int, n_tokens: int) -> float:
     return (thread_cpu_seconds(pid, pid) - before) / (n_streams * n_tokens) * 1e6
 
 
+_WORDS = ("keeper lamp storm tide harbour ship signal fog beam rock gull wave logbook lens oil north south "
+          "wind rain night dawn coast bell rope cliff anchor current reef mast chart").split()
+
+
 def _long_messages(n_tokens: int) -> list[dict[str, Any]]:
-    # About one token per short word with Gemma's tokenizer; many turns, as an agent sends.
-    words = " ".join(f"w{i % 977}" for i in range(200))
-    turns = max(1, n_tokens // 400)
+    # Many turns, as an agent sends; Gemma's tokenizer makes each of these words one token
+    # (a turn pair of 200-word messages with its markers is about 450 tokens).
+    words = " ".join(_WORDS[i % len(_WORDS)] for i in range(200))
+    turns = max(1, n_tokens // 450)
     messages: list[dict[str, Any]] = []
     for t in range(turns):
         messages.append({"role": "user", "content": f"turn {t}: {words}"})
@@ -165,6 +171,84 @@ def prefill_under_load(server: Server, n_tokens: int, repeats: int) -> dict[str,
             "samples_alone_s": [a["seconds"] for a in alone], "samples_polled_s": [a["seconds"] for a in loaded]}
 
 
+_CLIENT = """
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+want, got = int(sys.argv[2]), 0
+while got < want:
+    data = s.recv(65536)
+    if not data:
+        break
+    got += len(data)
+"""
+
+
+def send_floor_us(n_streams: int, n_items: int = 300, interval_s: float = 0.025, frame_bytes: int = 160) -> float:
+    """The least a server's loop thread pays per streamed frame on this machine: a bare asyncio
+    loop woken through a pipe by another thread every ``interval_s`` (a decode step's pace)
+    writes one frame to each of ``n_streams`` loopback TCP connections, read by client
+    processes. Loop-thread CPU microseconds per frame: the wake-up plus one socket send, which
+    in a virtual machine can cost far more than the wake-up alone."""
+    import subprocess  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    frame = b"x" * frame_bytes
+
+    async def run() -> float:
+        loop = asyncio.get_running_loop()
+        transports: list[asyncio.Transport] = []
+        connected = asyncio.Event()
+
+        class Conn(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                transports.append(transport)  # type: ignore[arg-type]
+                if len(transports) == n_streams:
+                    connected.set()
+
+        server = await loop.create_server(Conn, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        clients = [subprocess.Popen([sys.executable, "-c", _CLIENT, str(port), str(n_items * frame_bytes)])
+                   for _ in range(n_streams)]
+        await connected.wait()
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        sent = 0
+        finished = loop.create_future()
+
+        def on_readable() -> None:
+            nonlocal sent
+            os.read(read_fd, 4096)
+            for t in transports:
+                t.write(frame)
+            sent += 1
+            if sent == n_items and not finished.done():
+                finished.set_result(None)
+
+        def produce() -> None:
+            for _ in range(n_items):
+                os.write(write_fd, b"x")
+                time.sleep(interval_s)
+
+        loop.add_reader(read_fd, on_readable)
+        cpu0 = time.thread_time()
+        producer = threading.Thread(target=produce)
+        producer.start()
+        await finished
+        cpu = time.thread_time() - cpu0
+        producer.join()
+        loop.remove_reader(read_fd)
+        os.close(read_fd)
+        os.close(write_fd)
+        for c in clients:
+            c.wait(timeout=60)
+        for t in transports:
+            t.close()
+        server.close()
+        return cpu / (n_items * n_streams) * 1e6
+
+    return asyncio.run(run())
+
+
 def floor_us() -> float:
     return min(bridge._measure(bridge._wakeup_floor, 1, 2000, 16, 200)["cpu_us_per_item"] for _ in range(3))
 
@@ -189,17 +273,24 @@ def main(argv: list[str] | None = None) -> int:
     flags = ["--port", str(port), "-np", "8", "-c", str(n_ctx), "-t", str(args.threads), "--cache-ram", "0"]
     if args.model:
         flags += ["-m", args.model]
-    results: dict[str, Any] = {"floor_us": floor_us(), "cpu_us_per_token": {}}
+    results: dict[str, Any] = {"floor_us": floor_us(), "cpu_us_per_token": {},
+                               "send_floor_us": {n: min(send_floor_us(n) for _ in range(2)) for n in (1, 8)}}
+
+    def progress(name: str, value: Any) -> None:  # each figure as it comes: a long run that fails keeps them
+        print(json.dumps({name: value}), file=sys.stderr, flush=True)
+
     with Server("pyllm", pyllm_serve_command(*flags), port) as server:
         for api in ("openai", "anthropic"):
             for n_streams in (1, 8):
-                results["cpu_us_per_token"][f"{api}, {n_streams} stream(s)"] = loop_cpu(server, api, n_streams,
-                                                                                        args.tokens)
+                key = f"{api}, {n_streams} stream(s)"
+                results["cpu_us_per_token"][key] = loop_cpu(server, api, n_streams, args.tokens)
+                progress(key, results["cpu_us_per_token"][key])
         if not args.skip_stall:
             results["stall"] = loop_stall(server, args.long_prompt)
+            progress("stall", results["stall"])
     if args.prefill_prompt:
         # One slot with room for the prompt, the serve benchmark's batch settings on both servers.
-        common = ["-np", "1", "-c", str(args.prefill_prompt + 1024), "-t", str(args.threads), "-b", "512"]
+        common = ["-np", "1", "-c", str(args.prefill_prompt * 5 // 4 + 1024), "-t", str(args.threads), "-b", "512"]
         model = args.model or str(pyllm.default_model_path())
         servers = {"pyllm": pyllm_serve_command("-m", model, "--cache-ram", "0", *common)}
         if args.llama_server.exists():
@@ -212,14 +303,16 @@ def main(argv: list[str] | None = None) -> int:
             with Server(name, [*command, "--port", str(port)], port) as server:
                 prefill_seconds(server, 256, f"warm-up {time.time_ns()}")
                 results["prefill"][name] = prefill_under_load(server, args.prefill_prompt, args.prefill_repeats)
+                progress(f"prefill {name}", results["prefill"][name])
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     print(f"bare asyncio reader wake-up floor: {results['floor_us']:.1f} us per item")
-    print("| scenario | loop CPU per token (us) | / floor |")
-    print("|---|---|---|")
+    print("| scenario | loop CPU per token (us) | bare loop + socket send per frame (us) | above it (us) |")
+    print("|---|---|---|---|")
     for name, us in results["cpu_us_per_token"].items():
-        print(f"| {name} | {us:.1f} | {us / results['floor_us']:.1f}x |")
+        floor = results["send_floor_us"][8 if name.endswith("8 stream(s)") else 1]
+        print(f"| {name} | {us:.1f} | {floor:.1f} | {us - floor:.1f} |")
     for name, p in results.get("prefill", {}).items():
         print(f"{name}: {p['prompt_tokens']}-token prefill {p['alone_s']:.2f} s alone, {p['polled_s']:.2f} s "
               f"under {p['polls_per_second']:.0f} /health polls per second: {p['ratio']:.3f}x")

@@ -52,6 +52,7 @@ class ServerConfig:
     n_predict: int = -1               # server-side cap on generated tokens; -1: none
     max_queued: int = 64
     cache_ram_mib: int | None = None  # host memory for idle slots' KV; 0: they stay in the context; None: the engine's default
+    max_stall_ms: int | None = None   # a running stream's longest wait during another prefill; None: the engine's default
     rpc: list[str] = field(default_factory=list)  # llama.cpp rpc-server host:port (RPC builds)
     api_keys: list[str] = field(default_factory=list)  # empty: no authentication
     max_body_bytes: int = 32 * 1024 * 1024
@@ -90,6 +91,7 @@ class ServerState:
             n_threads=config.n_threads,
             max_queued=config.max_queued,
             cache_ram_mib=config.cache_ram_mib,
+            max_stall_ms=config.max_stall_ms,
         )
         self.embedder = Embedder(self.model, pooling=config.pooling, n_batch=config.n_batch,
                                  n_threads=config.n_threads, max_queued=config.max_queued) if config.embeddings else None

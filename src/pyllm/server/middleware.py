@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyllm.server import anthropic, openai
 from pyllm.server.request_log import RequestRecord, attach, log_request
+from pyllm.server.streaming import RAW_SEND
 
 # No key needed: liveness probes, and the root that Claude Code probes (it reveals nothing).
 OPEN_PATHS = {"/", "/health"}
@@ -30,6 +31,7 @@ def _error(path: str, status: int, message: str, code: str | None = None) -> JSO
     if path == "/v1/messages" or path.startswith("/v1/messages/"):
         return anthropic.error_response(status, message)
     return openai.error_response(status, message, None, code)
+
 
 
 class ServingMiddleware:
@@ -104,6 +106,10 @@ class ServingMiddleware:
         record = RequestRecord(id=f"req_{secrets.token_hex(8)}", method=scope["method"],
                                route=path if path in self.paths else "(other)", started=time.monotonic())
         attach(scope, record)
+        # The server's own send, for streamed bodies after the response has started
+        # (streaming.SSEResponse): per token it skips the wrappers below, which only act on
+        # the response start and on errors raised before it.
+        scope[RAW_SEND] = send
         request_id_header = (b"x-request-id", record.id.encode())
 
         async def send_with_id(message: Message) -> None:

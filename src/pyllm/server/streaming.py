@@ -18,6 +18,8 @@ from pyllm.engine import EngineError, Task
 
 log = logging.getLogger("pyllm.server")
 
+# Where the serving middleware leaves the ASGI server's own send in the scope.
+RAW_SEND = "pyllm.raw_send"
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
@@ -72,6 +74,8 @@ class SSEResponse:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": _SSE_RAW_HEADERS})
+        # Body frames go straight to the ASGI server once the start has passed the middleware.
+        send = scope.get(RAW_SEND, send)
         loop = asyncio.get_running_loop()
         task = self.task
         gone = asyncio.ensure_future(_wait_disconnect(receive))
