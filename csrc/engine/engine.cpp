@@ -514,8 +514,8 @@ int Engine::prompt_budget(int decode_rows) const {
     if (decode_rows == 0 || options_.max_stall_ms <= 0) return room;
     // Not measured yet: a small first chunk, which measures the row cost.
     constexpr int first_chunk = 32, min_chunk = 16;
-    if (ms_per_row_ == 0) return std::min(room, first_chunk);
-    const int fit = static_cast<int>(options_.max_stall_ms / ms_per_row_) - decode_rows;
+    if (ms_per_prompt_row_ == 0) return std::min(room, first_chunk);
+    const int fit = static_cast<int>((options_.max_stall_ms - step_fixed_ms_) / ms_per_prompt_row_);
     return std::clamp(fit, std::min(room, min_chunk), room);
 }
 
@@ -590,12 +590,19 @@ void Engine::step() {
         }
         return;
     }
-    // Rows of a prompt chunk cost more the deeper they sit in the context (attention): the
-    // average follows it. Small batches are left out: their fixed cost would read as per-row.
-    if (batch_.n_tokens >= 16) {
+    {
+        // Rows of a prompt chunk cost more the deeper they sit in the context (attention):
+        // the averages follow it.
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - decode_start).count();
-        const double per_row = ms / batch_.n_tokens;
-        ms_per_row_ = ms_per_row_ == 0 ? per_row : 0.7 * ms_per_row_ + 0.3 * per_row;
+        const int prompt_rows = batch_.n_tokens - decode_rows;
+        auto average = [](double & avg, double x) { avg = avg == 0 ? x : 0.7 * avg + 0.3 * x; };
+        if (prompt_rows == 0) {
+            average(step_fixed_ms_, ms);
+        } else if (prompt_rows >= 16) {
+            // Before any step without prompt rows, the fixed part is not known: counted per row.
+            average(ms_per_prompt_row_, step_fixed_ms_ > 0 ? std::max(ms - step_fixed_ms_, 0.01 * prompt_rows) / prompt_rows
+                                                           : ms / batch_.n_tokens);
+        }
     }
     bool took_checkpoint = false;
     for (auto & s : slots_) {

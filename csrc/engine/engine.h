@@ -41,10 +41,12 @@ struct EngineOptions {
     // (recurrent and hybrid models); they share cache_ram_mib's host memory. 0: none.
     int ctx_checkpoints = 8;
     // While tasks are generating, prompt chunks are sized so that one step takes about this
-    // long (from the measured cost of a batch row), so running streams keep getting tokens
-    // during another request's long prefill (chunked prefill with a step budget, as vLLM's);
-    // with nothing generating a prompt goes in chunks of n_batch. 0: always n_batch.
-    int max_stall_ms = 250;
+    // long (from the measured step costs), so running streams keep getting tokens during
+    // another request's long prefill (chunked prefill with a step budget, as vLLM's); with
+    // nothing generating a prompt goes in chunks of n_batch. 0: always n_batch. Every step
+    // pays a fixed cost (the weights are read once per step, and the generating rows' logits),
+    // so a smaller budget costs the long prompt's prefill time: see bench/RESULTS.md.
+    int max_stall_ms = 500;
 };
 
 struct EngineStats {
@@ -129,7 +131,10 @@ private:
     uint64_t release_count_ = 0;
     PromptCache cache_;  // the scheduler thread's
     bool needs_checkpoints_ = false;  // the memory cannot be cut back to any prefix
-    double ms_per_row_ = 0;  // a batch row's decode time, moving average; 0: not measured yet
+    // A step's cost as fixed + rows * per-row (moving averages; 0: not measured yet): the
+    // fixed part from steps with no prompt rows, the per-row part from steps with many.
+    double step_fixed_ms_ = 0;
+    double ms_per_prompt_row_ = 0;
 
     mutable std::mutex mu_;  // guards pending_, stopping_, next_id_, busy_slots_, decode_calls_
     std::condition_variable cv_;
