@@ -61,7 +61,6 @@ void bind_engine(py::module_ & m) {
         .def_property_readonly("finish_reason", [](const Task & t) { return pyllm::finish_reason_name(t.finish_reason()); })
         .def_property_readonly("stop_sequence", &Task::stop_sequence)
         .def_property_readonly("error", &Task::error)
-        .def_property_readonly("n_prompt_tokens", [](const Task & t) { return t.prompt().size(); })
         .def("usage",
              [](const Task & t) {
                  auto u = t.usage();

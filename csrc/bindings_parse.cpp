@@ -84,8 +84,6 @@ void bind_parse(py::module_ & m) {
         .def_property_readonly("prompt", [](const RenderedChat & f) { return to_py_str(f.params.prompt); })
         .def_property_readonly("generation_prompt",
                                [](const RenderedChat & f) { return to_py_str(f.params.generation_prompt); })
-        .def_property_readonly("format_name",
-                               [](const RenderedChat & f) { return std::string(common_chat_format_name(f.params.format)); })
         .def_property_readonly("preserved_tokens", [](const RenderedChat & f) { return f.params.preserved_tokens; })
         .def_property_readonly("grammar", [](const RenderedChat & f) { return f.params.grammar; })
         .def_property_readonly("grammar_lazy", [](const RenderedChat & f) { return f.params.grammar_lazy; })

@@ -43,10 +43,11 @@ struct EngineOptions {
     // While tasks are generating, prompt chunks are sized so that one step takes about this
     // long (from the measured step costs), so running streams keep getting tokens during
     // another request's long prefill (chunked prefill with a step budget, as vLLM's); with
-    // nothing generating a prompt goes in chunks of n_batch. 0: always n_batch. Every step
-    // pays a fixed cost (the weights are read once per step, and the generating rows' logits),
-    // so a smaller budget costs the long prompt's prefill time: see bench/RESULTS.md.
-    int max_stall_ms = 500;
+    // nothing generating a prompt goes in chunks of n_batch. 0 (the default): always n_batch,
+    // as llama-server. Off by default because on a CPU small chunks cost prefill throughput
+    // (llama.cpp's own pp speed halves from 512- to 128-token micro-batches here): a 500 ms
+    // budget took a long prompt's prefill 1.42x as long next to a stream (bench/RESULTS.md).
+    int max_stall_ms = 0;
 };
 
 struct EngineStats {

@@ -345,16 +345,13 @@ class Task:
     def id(self) -> int:
         ...
     @property
-    def n_prompt_tokens(self) -> int:
-        ...
-    @property
     def prepared(self) -> bool:
         ...
     @property
     def stop_sequence(self) -> str:
         ...
 class Engine:
-    def __init__(self, model: Model, n_parallel: typing.SupportsInt | typing.SupportsIndex = 4, n_ctx: typing.SupportsInt | typing.SupportsIndex = 0, n_batch: typing.SupportsInt | typing.SupportsIndex = 512, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, flash_attn: typing.SupportsInt | typing.SupportsIndex = -1, max_queued: typing.SupportsInt | typing.SupportsIndex = 64, kv_unified: bool = True, cache_ram_mib: typing.SupportsInt | typing.SupportsIndex = 8192) -> None:
+    def __init__(self, model: Model, n_parallel: typing.SupportsInt | typing.SupportsIndex = 4, n_ctx: typing.SupportsInt | typing.SupportsIndex = 0, n_batch: typing.SupportsInt | typing.SupportsIndex = 512, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, flash_attn: typing.SupportsInt | typing.SupportsIndex = -1, max_queued: typing.SupportsInt | typing.SupportsIndex = 64, kv_unified: bool = True, cache_ram_mib: typing.SupportsInt | typing.SupportsIndex = 8192, max_stall_ms: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
         ...
     def count_tokens(self, request: ChatRequest) -> int:
         """
@@ -431,9 +428,6 @@ class RenderedChat:
     def additional_stops(self) -> list[str]:
         ...
     @property
-    def format_name(self) -> str:
-        ...
-    @property
     def generation_prompt(self) -> str:
         ...
     @property
@@ -501,4 +495,4 @@ def tokenize_array(model: Model, text: str, add_special: bool, parse_special: bo
     """
     Model.tokenize as an int32 array that owns the native buffer.
     """
-ENGINE_DEFAULTS: dict = {'n_parallel': 4, 'n_ctx': 0, 'n_batch': 512, 'n_threads': 0, 'max_queued': 64, 'cache_ram_mib': 8192}
+ENGINE_DEFAULTS: dict = {'n_parallel': 4, 'n_ctx': 0, 'n_batch': 512, 'n_threads': 0, 'max_queued': 64, 'cache_ram_mib': 8192, 'max_stall_ms': 0}

@@ -185,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
                           f"default {_core.ENGINE_DEFAULTS['cache_ram_mib']})")
     srv.add_argument("--max-stall", type=int, metavar="MS",
                      help="while requests generate, another prompt's prefill goes in chunks that keep each "
-                          "decode step near this many ms, so running streams keep getting tokens (0: chunks of "
-                          f"-b tokens; default {_core.ENGINE_DEFAULTS['max_stall_ms']})")
+                          "decode step near this many ms, so running streams keep getting tokens; on a CPU small "
+                          "chunks cost prefill speed (0: chunks of -b tokens, as llama-server; default "
+                          f"{_core.ENGINE_DEFAULTS['max_stall_ms']})")
     _add_device_arguments(srv)
     srv.add_argument("--embeddings", action="store_true",
                      help="serve POST /v1/embeddings (inputs up to -b tokens; a second context over the model)")

@@ -261,8 +261,8 @@ class Engine:
     decode attends over all the cells in use) and a later prompt that continues one is
     copied back; 0 keeps idle slots in the context, -1 sets no limit. ``max_stall_ms``: while
     tasks generate, another prompt's prefill goes in chunks sized so that a step takes about
-    this long, so running streams keep getting tokens (0: chunks of ``n_batch``). An option left out
-    (or None) takes the native engine's default (``pyllm._core.ENGINE_DEFAULTS``).
+    this long, so running streams keep getting tokens (0, the default: chunks of ``n_batch``;
+    on a CPU small chunks cost prefill speed). An option left out (or None) takes the native engine's default (``pyllm._core.ENGINE_DEFAULTS``).
     """
 
     def __init__(

@@ -4,8 +4,8 @@ for its next token, and what the sharing costs the long request.
 Per server: the long prompt's time to first token alone (best of ``--repeats``), then the
 same with a stream already running next to it: the stream's longest gap between frames
 while the long request was prefilled, and the long request's time to first token. pyllm
-sizes prompt chunks to a step budget (``--max-stall``, default 500 ms) while other tasks
-generate; pyllm with ``--max-stall 250`` and ``0`` (chunks of ``-b`` tokens) and llama-server
+can size prompt chunks to a step budget (``--max-stall MS``; default 0, off: chunks of ``-b``
+tokens) while other tasks generate; pyllm with budgets of 500 and 250 ms and llama-server
 (``bash bench/build_llama_tools.sh``, with ``-kvu``: pyllm's KV layout) run in the same run.
 
     python -m pyllm.bench mixed --prompt 8000
@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     common = ["-m", model, "-np", "2", "-c", str(2 * (args.prompt * 5 // 4 + 1024)), "-t", str(args.threads),
               "-b", "512"]
     servers = {"pyllm": pyllm_serve_command(*common, "--cache-ram", "0"),
-               "pyllm --max-stall 250": pyllm_serve_command(*common, "--cache-ram", "0", "--max-stall", "250"),
-               "pyllm --max-stall 0": pyllm_serve_command(*common, "--cache-ram", "0", "--max-stall", "0")}
+               "pyllm --max-stall 500": pyllm_serve_command(*common, "--cache-ram", "0", "--max-stall", "500"),
+               "pyllm --max-stall 250": pyllm_serve_command(*common, "--cache-ram", "0", "--max-stall", "250")}
     if args.llama_server.exists():
         servers["llama-server"] = [str(args.llama_server), *common, "-ub", "512", "-tb", str(args.threads),
                                    "-kvu", "-ngl", "0", "--no-webui", "--jinja", "--cache-ram", "0"]
