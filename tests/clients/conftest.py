@@ -55,7 +55,7 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         # A file, not a pipe: a server that logs a lot must never block on a full pipe.
         self.log = tempfile.NamedTemporaryFile(mode="w+", prefix="pyllm-serve-", suffix=".log")
-        self.proc = subprocess.Popen([sys.executable, "-m", "pyllm", "serve", "--port", str(self.port), *flags],
+        self.proc = subprocess.Popen([sys.executable, "-m", "pyllm", "serve", "--port", str(self.port), "--metrics", *flags],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while True:
