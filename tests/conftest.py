@@ -1,11 +1,13 @@
-"""Shared fixtures: the real default model, the real llama.cpp source tree and the tiny
-random-weight models of other architectures generated from it."""
+"""Shared fixtures: the real default model, the real llama.cpp source tree, the tiny
+random-weight models of other architectures generated from it, and the agent clients
+installed from npm."""
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -62,3 +64,47 @@ def tiny_models(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         except OSError:  # another session finished the same build first
             shutil.rmtree(staging)
     return {name.removesuffix(".gguf").removesuffix("-tiny"): out / name for name in generator.MODELS}
+
+
+# The agent clients the suite runs (tests/clients), pinned so that a run is reproducible and
+# the install cache stays valid; raise them together with the tests.
+NPM_CLIENTS = {
+    "claude": ("@anthropic-ai/claude-code", "2.1.332"),
+    "opencode": ("opencode-ai", "1.18.33"),
+    "codex": ("@openai/codex", "0.169.0"),
+}
+
+
+@pytest.fixture(scope="session")
+def npm_client():
+    """npm_client(binary) -> the executable of a pinned agent client (NPM_CLIENTS), installed
+    by npm on first use into ``~/.cache/pyllm-clients/<package>-<version>`` (or under
+    ``$PYLLM_CLIENTS_CACHE``), which later runs reuse. Without npm the test fails: these
+    clients are part of the suite, never skipped."""
+
+    def installed(binary: str) -> Path:
+        package, version = NPM_CLIENTS[binary]
+        cache = Path(os.environ.get("PYLLM_CLIENTS_CACHE") or Path.home() / ".cache" / "pyllm-clients")
+        prefix = cache / f"{package.replace('/', '+')}-{version}"
+        exe = prefix / "node_modules" / ".bin" / binary
+        if exe.exists():
+            return exe
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail(f"npm (Node.js 18 or newer) is needed to install {package}@{version}: "
+                        "install Node.js, e.g. `apt-get install nodejs npm`")
+        cache.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=prefix.name + ".", dir=cache))
+        r = subprocess.run([npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund", "--loglevel=error",
+                            f"{package}@{version}"], capture_output=True, text=True, timeout=900)
+        if r.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            pytest.fail(f"npm install {package}@{version} failed:\n{r.stdout}\n{r.stderr}")
+        # Renamed into place whole, so that an interrupted install never looks installed.
+        try:
+            staging.rename(prefix)
+        except OSError:  # another run installed it meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+        return exe
+
+    return installed

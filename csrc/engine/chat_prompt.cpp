@@ -76,6 +76,32 @@ bool continues_reasoning(ChatInputs & in, const common_chat_params & rendered) {
     return true;
 }
 
+// The reasoning-budget sampler is fed the generation prompt's tokens first (as
+// common_sampler_init prefills them) and starts counting when it meets the start tag's
+// tokens. A template that opens the think block itself (DeepSeek-R1 ends its prompt in
+// "<｜Assistant｜><think>\n") has the tag tokenized together with its neighbours ("><"
+// "think" ">" in Gemma's vocabulary), so the tag's own tokens never come and the budget
+// never applies. For a think block the generation prompt leaves open, the start sequence is
+// the prompt's own tail of tokens that holds the tag.
+std::vector<llama_token> reasoning_start_tokens(const Model & model, const common_chat_params & chat) {
+    std::vector<llama_token> tag = model.tokenize(chat.thinking_start_tag, false, true);
+    const std::string & prompt = chat.generation_prompt;
+    const std::string & open = chat.thinking_start_tag;
+    const std::string start = open.substr(0, open.find_last_not_of(" \t\r\n") + 1);
+    const size_t at = start.empty() ? std::string::npos : prompt.rfind(start);
+    if (at == std::string::npos) return tag;
+    for (const auto & end : chat.thinking_end_tags) {
+        const size_t first = end.find_first_not_of(" \t\r\n");
+        if (first != std::string::npos && prompt.find(end.substr(first), at) != std::string::npos) return tag;
+    }
+    const std::vector<llama_token> tokens = model.tokenize(prompt, false, true);
+    for (size_t n = 1; n <= tokens.size(); ++n) {
+        std::vector<llama_token> tail(tokens.end() - static_cast<std::ptrdiff_t>(n), tokens.end());
+        if (model.detokenize(tail, true).find(start) != std::string::npos) return tail;
+    }
+    return tag;
+}
+
 }  // namespace
 
 parse::RenderedChat render_chat(const Model & model, const ChatRequest & request) {
@@ -178,7 +204,7 @@ void apply_chat_format(const Model & model, const parse::RenderedChat & format, 
     // A reasoning budget, as llama-server applies it: past the budget the sampler forces
     // the template's end-of-thinking tag. Templates without thinking tags have no budget.
     if ((s.reasoning_budget_tokens >= 0 || params.reasoning_before_forced_call) && has_thinking_tags) {
-        s.reasoning_budget_start = model.tokenize(chat.thinking_start_tag, false, true);
+        s.reasoning_budget_start = reasoning_start_tokens(model, chat);
         s.reasoning_budget_end.clear();
         for (const auto & tag : chat.thinking_end_tags) {
             if (!tag.empty()) s.reasoning_budget_end.push_back(model.tokenize(tag, false, true));
