@@ -6,6 +6,7 @@ BENCHMARKS = {
     "conformance": "pyllm.bench.conformance",
     "decode": "pyllm.bench.decode",
     "embed": "pyllm.bench.embed",
+    "images": "pyllm.bench.images",
     "loop": "pyllm.bench.loop",
     "parser": "pyllm.bench.parser",
     "replay": "pyllm.bench.replay",
