@@ -113,6 +113,9 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as e:  # e.g. --rpc on a build without RPC, -ngl without a GPU: never serve on the CPU instead
         print(f"pyllm: {e}", file=sys.stderr)
         return 2
+    except _core.ModelLoadError as e:  # a missing or refused -m / --mmproj file
+        print(f"pyllm: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
