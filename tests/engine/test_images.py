@@ -63,22 +63,22 @@ def test_image_without_projector_is_refused_naming_the_flag(engine):
         run(engine, conversation(png(8, 8, 1)))
 
 
-# A repetition the small model copies with a large margin: its greedy output does not depend
-# on which other tasks share the batch, while any mix-up between slots shows.
+# A prefill of a repetition the small model copies with a large margin: its greedy output does
+# not depend on which other tasks share the batch, while any mix-up between slots shows.
 PATTERN = ", ".join(["red blue green"] * 6) + ","
+
+
+def copying(*images: bytes) -> list[dict]:
+    return [{"role": "user", "content": [*({"type": "image", "data": i} for i in images),
+                                         {"type": "text", "text": "Repeat the words."}]},
+            {"role": "assistant", "content": PATTERN}]
 
 
 def test_images_prefilled_beside_other_slots_give_what_they_give_alone(vision_engine):
     a, b = png(24, 24, 1), png(24, 24, 2)
-    jobs = {
-        "text": ([{"role": "user", "content": "Continue: " + PATTERN}], 24),
-        "two images": ([{"role": "user", "content": [
-            {"type": "image", "data": a}, {"type": "image", "data": b},
-            {"type": "text", "text": "Continue: " + PATTERN}]}], 12),
-        "one image": ([{"role": "user", "content": [
-            {"type": "image", "data": b}, {"type": "text", "text": "Continue: " + PATTERN}]}], 12),
-    }
+    jobs = {"text": (copying(), 24), "two images": (copying(a, b), 12), "one image": (copying(b), 12)}
     alone = {name: run(vision_engine, messages, n) for name, (messages, n) in jobs.items()}
+    assert alone["one image"][0].startswith(" red blue green,")
     together: dict[str, tuple[str, dict]] = {}
 
     def go(name: str) -> None:
@@ -90,7 +90,6 @@ def test_images_prefilled_beside_other_slots_give_what_they_give_alone(vision_en
     for t in threads:
         t.join()
     assert {k: v[0] for k, v in together.items()} == {k: v[0] for k, v in alone.items()}
-    assert "red" in alone["one image"][0]
     assert {k: v[1]["prompt_tokens"] for k, v in together.items()} == {k: v[1]["prompt_tokens"] for k, v in alone.items()}
 
 
