@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ChatOutputFormat', 'ChatRequest', 'ChatTemplateError', 'ContextOverflowError', 'ENGINE_DEFAULTS', 'Embedder', 'EmbeddingRequest', 'Engine', 'EngineError', 'EngineOverloadedError', 'InvalidRequestError', 'Model', 'ModelLoadError', 'OutputProcessor', 'OutputSpec', 'Protocol', 'PyllmError', 'SamplingParams', 'StreamParser', 'SyntheticProducer', 'Task', 'add_rpc_servers', 'backend_failure', 'build_info', 'devices', 'log_level', 'openai_embeddings_body', 'output_processor', 'replay_processor', 'set_log_level', 'tokenize_array']
+__all__: list[str] = ['ChatOutputFormat', 'ChatRequest', 'ChatTemplateError', 'ContextOverflowError', 'ENGINE_DEFAULTS', 'Embedder', 'EmbeddingRequest', 'Engine', 'EngineError', 'EngineOverloadedError', 'ImageInput', 'InvalidRequestError', 'Model', 'ModelLoadError', 'OutputProcessor', 'OutputSpec', 'Protocol', 'PyllmError', 'SamplingParams', 'StreamParser', 'SyntheticProducer', 'Task', 'add_rpc_servers', 'backend_failure', 'build_info', 'devices', 'log_level', 'openai_embeddings_body', 'output_processor', 'replay_processor', 'set_log_level', 'tokenize_array']
 class PyllmError(RuntimeError):
     pass
 class ModelLoadError(PyllmError):
@@ -272,6 +272,15 @@ class OutputSpec:
     @responses_tools.setter
     def responses_tools(self, arg0: collections.abc.Sequence[tuple[str, bool, str, str]]) -> None:
         ...
+class ImageInput:
+    """
+    One image of a conversation: the file's bytes, the declared media type ('' if none) and where in the request it was.
+    """
+    data: bytes
+    media_type: str
+    where: str
+    def __init__(self, **kwargs) -> None:
+        ...
 class ChatRequest:
     """
     One API-neutral request: a conversation (messages_json) or a raw prompt, sampling, and the output spec.
@@ -288,6 +297,12 @@ class ChatRequest:
     tool_choice: str
     tools_json: str
     def __init__(self, **kwargs) -> None:
+        ...
+    @property
+    def images(self) -> list[ImageInput]:
+        ...
+    @images.setter
+    def images(self, arg0: collections.abc.Sequence[ImageInput]) -> None:
         ...
     @property
     def prompt_tokens(self) -> list[int]:
@@ -354,7 +369,7 @@ class Task:
     def stop_sequence(self) -> str:
         ...
 class Engine:
-    def __init__(self, model: Model, n_parallel: typing.SupportsInt | typing.SupportsIndex = 4, n_ctx: typing.SupportsInt | typing.SupportsIndex = 0, n_batch: typing.SupportsInt | typing.SupportsIndex = 512, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, flash_attn: typing.SupportsInt | typing.SupportsIndex = -1, max_queued: typing.SupportsInt | typing.SupportsIndex = 64, kv_unified: bool = True, cache_ram_mib: typing.SupportsInt | typing.SupportsIndex = 8192) -> None:
+    def __init__(self, model: Model, n_parallel: typing.SupportsInt | typing.SupportsIndex = 4, n_ctx: typing.SupportsInt | typing.SupportsIndex = 0, n_batch: typing.SupportsInt | typing.SupportsIndex = 512, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, flash_attn: typing.SupportsInt | typing.SupportsIndex = -1, max_queued: typing.SupportsInt | typing.SupportsIndex = 64, kv_unified: bool = True, cache_ram_mib: typing.SupportsInt | typing.SupportsIndex = 8192, mmproj: str = '', image_max_pixels: typing.SupportsInt | typing.SupportsIndex = 0, mmproj_offload: bool = True) -> None:
         ...
     def count_tokens(self, request: ChatRequest) -> int:
         """
@@ -375,6 +390,11 @@ class Engine:
     @property
     def n_ctx_slot(self) -> int:
         ...
+    @property
+    def vision(self) -> bool:
+        """
+        Whether image input is available (a multimodal projector was loaded).
+        """
     @property
     def wakeup_fd(self) -> int:
         ...

@@ -116,7 +116,7 @@ def vision_public_urls(start_server, tiny_models):
 
 
 def messages(server, body: dict[str, Any], path: str = "/v1/messages") -> httpx.Response:
-    return httpx.post(server.base_url + path, json={"model": "m", "max_tokens": 8, "temperature": 0, **body},
+    return httpx.post(server.base_url + path, json={"model": "m", "max_tokens": 2, "temperature": 0, **body},
                       timeout=120)
 
 
@@ -144,16 +144,16 @@ def test_anthropic_sdk_image_counts_as_many_tokens_as_count_tokens_says(vision):
     conversation = ask(anthropic_image(RED))
     counted = client.messages.count_tokens(model="m", messages=conversation).input_tokens
     text_only = client.messages.count_tokens(model="m", messages=ask()).input_tokens
-    reply = client.messages.create(model="m", max_tokens=8, temperature=0, messages=conversation)
+    reply = client.messages.create(model="m", max_tokens=2, messages=conversation)
     assert reply.usage.input_tokens == counted
     # The image's tokens and the begin/end-of-image markers mtmd puts around them.
     assert counted >= text_only + IMAGE_TOKENS
-    assert reply.content and reply.content[0].type == "text"
+    assert reply.stop_reason in ("end_turn", "max_tokens")  # random projector weights: any answer
 
 
 def test_openai_sdk_image_url_data_uri(vision):
     client = openai_sdk(vision)
-    reply = client.chat.completions.create(model="m", max_tokens=8, temperature=0, messages=[{"role": "user", "content": [
+    reply = client.chat.completions.create(model="m", max_tokens=2, temperature=0, messages=[{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": data_uri(RED)}}, {"type": "text", "text": "What is in the picture?"}]}])
     anthropic_count = messages(vision, {"messages": ask(anthropic_image(RED))},
                                "/v1/messages/count_tokens").json()["input_tokens"]
@@ -163,7 +163,7 @@ def test_openai_sdk_image_url_data_uri(vision):
 
 def test_responses_input_image_raw_http(vision):
     r = httpx.post(vision.base_url + "/v1/responses", timeout=120, json={
-        "model": "m", "max_output_tokens": 8, "temperature": 0, "input": [{"role": "user", "content": [
+        "model": "m", "max_output_tokens": 2, "temperature": 0, "input": [{"role": "user", "content": [
             {"type": "input_image", "image_url": data_uri(RED)},
             {"type": "input_text", "text": "What is in the picture?"}]}]})
     assert r.status_code == 200, r.text
@@ -309,10 +309,10 @@ def test_bad_images_in_the_openai_and_responses_shapes(vision):
     r = httpx.post(vision.base_url + "/v1/chat/completions", timeout=60, json={"messages": [{"role": "user", "content": [
         {"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": data_uri(RED, "image/gif")}}]}]})
     assert r.status_code == 400, r.text
-    assert r.json()["error"]["param"] == "messages[0].content[1]"
+    assert r.json()["error"]["message"].startswith("messages[0].content[1]: ")
     assert "does not match" in r.json()["error"]["message"]
     r = httpx.post(vision.base_url + "/v1/responses", timeout=60, json={"input": [{"role": "user", "content": [
-        {"type": "input_image", "image_url": data_uri(b"GIF89a" + b"\x00" * 4)}]}]})
+        {"type": "input_image", "image_url": data_uri(b"GIF89a" + b"\x00" * 4, "image/gif")}]}]})
     assert r.status_code == 400, r.text
     assert "truncated or corrupt GIF" in r.json()["error"]["message"]
     r = httpx.post(vision.base_url + "/v1/responses", timeout=60, json={"input": [{"role": "user", "content": [
