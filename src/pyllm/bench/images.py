@@ -23,6 +23,7 @@ import asyncio
 import base64
 import contextlib
 import datetime
+import json
 import os
 import random
 import shlex
@@ -36,7 +37,7 @@ from pathlib import Path
 import httpx
 
 import pyllm
-from pyllm.bench.http import Server, free_port, pyllm_serve_command, stream_openai
+from pyllm.bench.http import Server, Stream, free_port, pyllm_serve_command
 
 PYLLM, LLAMA = "pyllm", "llama-server"
 REPO = Path(__file__).resolve().parents[3]
@@ -73,14 +74,47 @@ def commands(model: Path, mmproj: Path, llama_server: Path | None, threads: int)
     return out
 
 
+# A grammar makes the first sampled token visible text on both servers: the random projector's
+# answers otherwise start with end-of-turn pieces that a server holds back, and TTFT would
+# measure when the first printable token happens to come.
+FORCED = 'root ::= "It is a picture of noise."'
+
+
 async def ttft(client: httpx.AsyncClient, base_url: str, messages: list[dict]) -> tuple[float, int | None]:
-    s = await stream_openai(client, base_url, messages, 4)
-    return s.ttft, s.prompt_tokens
+    """Time to the first text piece of a streamed answer, and the prompt's token count."""
+    body = {"messages": messages, "max_tokens": 4, "temperature": 0, "stream": True, "grammar": FORCED,
+            "stream_options": {"include_usage": True}}
+    sent, first, prompt_tokens = time.perf_counter(), None, None
+    async with client.stream("POST", base_url + "/v1/chat/completions", json=body) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if not line.startswith("data: {"):
+                continue
+            chunk = json.loads(line[6:])
+            if first is None and chunk.get("choices") and chunk["choices"][0].get("delta", {}).get("content"):
+                first = time.perf_counter()
+            if chunk.get("usage"):
+                prompt_tokens = chunk["usage"]["prompt_tokens"]
+    assert first is not None, "no text came back"
+    return first - sent, prompt_tokens
+
+
+async def text_stream(client: httpx.AsyncClient, base_url: str, n_tokens: int) -> Stream:
+    """A streamed text answer of exactly n_tokens tokens (ignore_eos, both servers' extension)."""
+    body = {"messages": TEXT, "max_tokens": n_tokens, "temperature": 0, "stream": True, "ignore_eos": True}
+    s = Stream(sent=time.perf_counter())
+    async with client.stream("POST", base_url + "/v1/chat/completions", json=body) as r:
+        r.raise_for_status()
+        async for line in r.aiter_lines():
+            if line.startswith("data: {") and '"content"' in line:
+                s.stamps.append(time.perf_counter())
+    s.end = time.perf_counter()
+    return s
 
 
 async def longest_gap(client: httpx.AsyncClient, base_url: str, images: list[bytes]) -> float:
     """The longest gap (s) between two tokens of a text stream while `images` are sent, one after another."""
-    text = asyncio.create_task(stream_openai(client, base_url, TEXT, 96))
+    text = asyncio.create_task(text_stream(client, base_url, 64))
     await asyncio.sleep(0.3)  # the stream is decoding
     for image in images:
         await ttft(client, base_url, image_messages(image))
@@ -92,7 +126,9 @@ async def run(targets: list[Server], repeats: int, side: int) -> tuple[dict[str,
     results: dict[str, dict[str, list[float]]] = {}
     counts: dict[str, int | None] = {}
     seed = 1000
-    async with httpx.AsyncClient(timeout=600) as client:
+    # No kept-alive connections: a server closing an idle one just as it is reused would fail
+    # the request (uvicorn's and llama-server's idle timeouts differ).
+    async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_keepalive_connections=0)) as client:
         for t in targets:  # warm-up, and the prompt token counts of one same request
             _, counts[t.name] = await ttft(client, t.base_url, image_messages(png(side, 1)))
         for rep in range(repeats):
@@ -155,7 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, cmd in cmds.items():  # one after the other: model loads do not overlap
             port = free_port()
             targets.append(stack.enter_context(Server(name, [*cmd, "--port", str(port)], port)))
-        results, counts = asyncio.run(run(targets, args.repeats, args.side))
+        try:
+            results, counts = asyncio.run(run(targets, args.repeats, args.side))
+        except httpx.HTTPError:
+            for t in targets:
+                print(f"--- {t.name} (exit code {t.proc.poll() if t.proc else None}):\n{t.output()[-3000:]}",
+                      file=sys.stderr)
+            raise
     info = {
         "command": shlex.join(["python", "-m", "pyllm.bench", "images", *(argv if argv is not None else sys.argv[1:])]),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
