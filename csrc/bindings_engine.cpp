@@ -5,6 +5,7 @@
 
 #include "engine/chat_request.h"
 #include "engine/engine.h"
+#include "engine/projector.h"
 #include "engine/request_preparer.h"
 #include "errors.h"
 #include "model.h"
@@ -108,7 +109,7 @@ void bind_engine(py::module_ & m) {
     py::class_<Engine, std::shared_ptr<Engine>>(m, "Engine")
         .def(py::init([](std::shared_ptr<pyllm::Model> model, int n_parallel, int n_ctx, int n_batch, int n_threads,
                          int flash_attn, int max_queued, bool kv_unified, int64_t cache_ram_mib,
-                         int max_stall_ms) {
+                         int max_stall_ms, std::string mmproj, int64_t image_max_pixels, bool mmproj_offload) {
                  pyllm::EngineOptions o;
                  o.n_parallel = n_parallel;
                  o.n_ctx = n_ctx;
@@ -119,6 +120,9 @@ void bind_engine(py::module_ & m) {
                  o.kv_unified = kv_unified;
                  o.cache_ram_mib = cache_ram_mib;
                  o.max_stall_ms = max_stall_ms;
+                 o.mmproj = std::move(mmproj);
+                 o.image_max_pixels = image_max_pixels;
+                 o.mmproj_offload = mmproj_offload;
                  py::gil_scoped_release nogil;
                  return std::make_shared<Engine>(std::move(model), o);
              }),
@@ -126,7 +130,9 @@ void bind_engine(py::module_ & m) {
              py::arg("n_batch") = defaults.n_batch, py::arg("n_threads") = defaults.n_threads,
              py::arg("flash_attn") = defaults.flash_attn, py::arg("max_queued") = defaults.max_queued,
              py::arg("kv_unified") = defaults.kv_unified, py::arg("cache_ram_mib") = defaults.cache_ram_mib,
-             py::arg("max_stall_ms") = defaults.max_stall_ms)
+             py::arg("max_stall_ms") = defaults.max_stall_ms,
+             py::arg("mmproj") = defaults.mmproj, py::arg("image_max_pixels") = defaults.image_max_pixels,
+             py::arg("mmproj_offload") = defaults.mmproj_offload)
         .def(
             "submit",
             [](Engine & e, pyllm::ChatRequest request) {
@@ -138,11 +144,16 @@ void bind_engine(py::module_ & m) {
             "the task is returned at once and wakes its watcher when queued or refused.")
         .def(
             "count_tokens",
-            [](Engine & e, const pyllm::ChatRequest & request) { return pyllm::count_prompt_tokens(e.model(), request); },
+            [](Engine & e, const pyllm::ChatRequest & request) {
+                return pyllm::count_prompt_tokens(e.model(), e.projector(), request);
+            },
             py::arg("request"), py::call_guard<py::gil_scoped_release>(),
             "Prompt tokens of a request exactly as submit() would queue it.")
         .def_property_readonly("wakeup_fd", [](Engine & e) { return e.ready().fd(); })
         .def_property_readonly("n_ctx_slot", &Engine::n_ctx_slot)
+        .def_property_readonly(
+            "vision", [](const Engine & e) { return e.projector() != nullptr && e.projector()->vision(); },
+            "Whether image input is available (a multimodal projector was loaded).")
         .def("watch", [](Engine & e, const std::shared_ptr<Task> & t) { e.ready().watch(t); }, py::arg("task"))
         .def("drain", [](Engine & e) { return drain(e.ready()); })
         .def("stats",

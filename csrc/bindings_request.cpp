@@ -7,6 +7,7 @@
 
 namespace py = pybind11;
 using pyllm::ChatRequest;
+using pyllm::ImageInput;
 using pyllm::OutputSpec;
 using pyllm::Protocol;
 using pyllm::SamplingParams;
@@ -72,6 +73,16 @@ void bind_request(py::module_ & m) {
         .def_readwrite("reasoning_summary", &OutputSpec::reasoning_summary)
         .def_readwrite("tool_search", &OutputSpec::tool_search);
 
+    py::class_<ImageInput> image(m, "ImageInput",
+                                 "One image of a conversation: the file's bytes, the declared media type "
+                                 "('' if none) and where in the request it was.");
+    init_from_kwargs(image);
+    image.def_property(
+            "data", [](const ImageInput & i) { return py::bytes(i.data); },
+            [](ImageInput & i, const py::bytes & data) { i.data = data; })
+        .def_readwrite("media_type", &ImageInput::media_type)
+        .def_readwrite("where", &ImageInput::where);
+
     py::class_<ChatRequest> request(m, "ChatRequest",
                                     "One API-neutral request: a conversation (messages_json) or a raw prompt, "
                                     "sampling, and the output spec.");
@@ -86,6 +97,7 @@ void bind_request(py::module_ & m) {
         .def_readwrite("json_schema", &ChatRequest::json_schema)
         .def_readwrite("template_kwargs", &ChatRequest::template_kwargs)
         .def_readwrite("tool_input_grammars", &ChatRequest::tool_input_grammars)
+        .def_readwrite("images", &ChatRequest::images)
         .def_readwrite("prompt_text", &ChatRequest::prompt_text)
         .def_readwrite("prompt_tokens", &ChatRequest::prompt_tokens)
         .def_readwrite("sampling", &ChatRequest::sampling)

@@ -16,6 +16,7 @@
 #include "ggml-backend.h"
 #include "llama.h"
 #include "log.h"
+#include "mtmd-helper.h"
 
 namespace pyllm {
 
@@ -92,6 +93,7 @@ void init_runtime() {
     static std::once_flag once;
     std::call_once(once, [] {
         llama_log_set(route_log, nullptr);
+        mtmd_helper_log_set(route_log, nullptr);  // the multimodal library logs on its own
         set_log_level(g_log_level);
         llama_backend_init();
     });

@@ -74,6 +74,15 @@ struct OutputSpec {
     bool reasoning_summary = false;
 };
 
+// One image of a conversation, as the client sent it (Python fetched URLs and decoded base64):
+// the file's bytes, the media type the client declared ("" if none) and where in the request
+// it was, for error messages ("messages.0.content.1").
+struct ImageInput {
+    std::string data;
+    std::string media_type;
+    std::string where;
+};
+
 struct ChatRequest {
     // A conversation through the model's chat template...
     std::string messages_json;  // [{"role": ..., "content": ...}, ...]; empty: a raw prompt
@@ -88,6 +97,9 @@ struct ChatRequest {
     // Tool name -> GBNF for the text of its string argument `input` (Responses freeform
     // tools; applied where the tools are described in the prompt).
     std::map<std::string, std::string> tool_input_grammars;
+    // The conversation's images in message order; each stands where messages_json has a
+    // {"type": "image"} content part (needs a projector, --mmproj).
+    std::vector<ImageInput> images;
     // ...or a raw prompt: text (tokenized with BOS, special tokens parsed) or token ids.
     std::string prompt_text;
     std::vector<llama_token> prompt_tokens;

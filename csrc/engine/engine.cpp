@@ -10,6 +10,8 @@
 #include "errors.h"
 #include "json-schema-to-grammar.h"
 #include "model.h"
+#include "mtmd-helper.h"
+#include "projector.h"
 #include "request_preparer.h"
 #include "runtime.h"
 #include "sampling.h"
@@ -71,6 +73,16 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     if (options_.max_queued < 0) throw InvalidRequestError("max_queued must not be negative");
     if (options_.ctx_checkpoints < 0) throw InvalidRequestError("ctx_checkpoints must not be negative");
 
+    if (!options_.mmproj.empty()) {
+        ProjectorOptions po;
+        po.path = options_.mmproj;
+        po.n_threads = options_.n_threads;
+        po.flash_attn = options_.flash_attn;
+        po.use_gpu = options_.mmproj_offload;
+        po.max_pixels = options_.image_max_pixels;
+        projector_ = std::make_shared<Projector>(*model_, po);
+    }
+
     llama_context_params cp = llama_context_default_params();
     const int n_ctx = options_.n_ctx > 0 ? options_.n_ctx : model_->n_ctx_train();
     cp.n_ctx = static_cast<uint32_t>(n_ctx);
@@ -97,7 +109,7 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     for (int i = 0; i < options_.n_parallel; ++i) slots_.push_back(std::make_unique<Slot>(i));
     thread_ = std::thread([this] { run(); });
     preparer_ = std::make_unique<RequestPreparer>(
-        model_,
+        model_, projector_,
         [this](const std::shared_ptr<Task> & task, PreparedRequest p) {
             enqueue(task, std::move(p.prompt), std::move(p.params), std::move(p.processor));
         },
@@ -149,8 +161,25 @@ void Engine::enqueue(const std::shared_ptr<Task> & task, std::vector<llama_token
                      std::unique_ptr<OutputProcessor> processor) {
     if (prompt.empty()) throw InvalidRequestError("the prompt is empty");
     const int n_vocab = model_->n_vocab();
+    size_t n_image_tokens = 0;
+    if (params.images) {
+        for (const auto & image : params.images->images) {
+            // Non-causal image attention (Gemma 3) sees the whole image in one micro-batch.
+            if (mtmd_decode_use_non_causal(projector_->get(), image.chunk) &&
+                image.n_tokens > static_cast<size_t>(options_.n_batch)) {
+                throw InvalidRequestError("an image of " + std::to_string(image.n_tokens) +
+                                          " tokens does not fit the batch size (" + std::to_string(options_.n_batch) +
+                                          "): raise -b / --batch-size");
+            }
+            n_image_tokens += image.n_tokens;
+        }
+    }
     for (llama_token t : prompt) {
-        if (t < 0 || t >= n_vocab) throw InvalidRequestError("prompt token " + std::to_string(t) + " is outside the vocabulary");
+        if (is_image_token(t) && n_image_tokens > 0) {
+            --n_image_tokens;
+        } else if (t < 0 || t >= n_vocab) {
+            throw InvalidRequestError("prompt token " + std::to_string(t) + " is outside the vocabulary");
+        }
     }
     // max_tokens is a cap, not a reservation (as the Anthropic API treats it: Claude Code asks
     // for 32000 on any prompt): a prompt that leaves room for one generated token is served,
@@ -372,7 +401,7 @@ std::vector<size_t> Engine::checkpoint_positions(const std::vector<llama_token> 
     at.push_back(prompt.size() - 1);
     const llama_vocab * vocab = model_->vocab();
     for (size_t i = prompt.size() - 1; i-- > 1;) {
-        if (llama_vocab_get_attr(vocab, prompt[i]) & LLAMA_TOKEN_ATTR_CONTROL) {
+        if (!is_image_token(prompt[i]) && (llama_vocab_get_attr(vocab, prompt[i]) & LLAMA_TOKEN_ATTR_CONTROL)) {
             at.push_back(i);
             break;
         }
@@ -473,6 +502,8 @@ void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
     size_t keep = common_prefix(slot.cache, prompt);
     // The last prompt token is always decoded again: its logits give the first sample.
     if (keep == prompt.size()) --keep;
+    // An image is evaluated whole: a prefix that ends inside one goes back to its start.
+    while (keep > 0 && is_image_token(prompt[keep]) && prompt[keep - 1] == prompt[keep]) --keep;
     keep = cut_back(slot, keep);
     slot.n_prompt_done = keep;
     slot.checkpoint_at.clear();
@@ -492,7 +523,9 @@ void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
     // Penalties look back over recent tokens, the prompt's included (as llama-server does).
     const int32_t last_n = task->params().sampling.penalty_last_n;
     const size_t from = last_n < 0 ? 0 : prompt.size() - std::min(prompt.size(), static_cast<size_t>(last_n));
-    for (size_t i = from; i < prompt.size(); ++i) common_sampler_accept(task->sampler(), prompt[i], false);
+    for (size_t i = from; i < prompt.size(); ++i) {
+        if (!is_image_token(prompt[i])) common_sampler_accept(task->sampler(), prompt[i], false);
+    }
     slot.task = std::move(task);
     ready_.notify(slot.task, slot.task->set_admitted(static_cast<int32_t>(keep)));
 }
@@ -538,6 +571,18 @@ void Engine::step() {
         return i;
     };
 
+    // At most one image per step is encoded and decoded, on its own (an image's embeddings
+    // cannot share a batch with tokens): the other streams wait for one encode, not for every
+    // image of a long prompt.
+    for (auto & s : slots_) {
+        if (!s->task || s->first_token_seen || s->i_batch >= 0) continue;
+        const auto & prompt = s->task->prompt();
+        if (s->n_prompt_done < prompt.size() && is_image_token(prompt[s->n_prompt_done])) {
+            eval_image(*s);
+            break;
+        }
+    }
+
     // One token for every generating slot, then prompt chunks in the room that is left.
     for (auto & s : slots_) {
         if (s->task && s->next_token != LLAMA_TOKEN_NULL) {
@@ -552,6 +597,7 @@ void Engine::step() {
         if (!s->task || s->first_token_seen || s->i_batch >= 0) continue;
         const auto & prompt = s->task->prompt();
         while (s->n_prompt_done < prompt.size() && batch_.n_tokens < row_limit) {
+            if (is_image_token(prompt[s->n_prompt_done])) break;  // evaluated at the start of a step
             const bool last = s->n_prompt_done + 1 == prompt.size();
             const int32_t i = add(prompt[s->n_prompt_done], static_cast<llama_pos>(s->n_prompt_done), s->id, last);
             s->cache.push_back(prompt[s->n_prompt_done]);
@@ -626,6 +672,37 @@ void Engine::step() {
             release(*s, FinishReason::error, {}, e.what());
         }
     }
+}
+
+bool Engine::eval_image(Slot & slot) {
+    const Task & task = *slot.task;
+    const PromptImages::Image * image = task.params().images ? task.params().images->at(slot.n_prompt_done) : nullptr;
+    int32_t rc = -1;
+    std::string detail;
+    if (image) {
+        LogCapture log;
+        llama_pos n_past = static_cast<llama_pos>(slot.n_prompt_done);
+        rc = mtmd_helper_eval_chunk_single(projector_->get(), ctx_, image->chunk, n_past, slot.id, options_.n_batch,
+                                           /*logits_last=*/false, &n_past);
+        detail = log.summary();
+        std::lock_guard<std::mutex> lock(mu_);
+        ++decode_calls_;
+    }
+    if (rc != 0) {
+        llama_memory_seq_rm(llama_get_memory(ctx_), slot.id, -1, -1);
+        slot.cache.clear();
+        slot.checkpoints.clear();
+        release(slot, FinishReason::error, {},
+                image ? "the image could not be evaluated (code " + std::to_string(rc) + ")" +
+                            (detail.empty() ? "" : ": " + detail)
+                      : "no image chunk at prompt position " + std::to_string(slot.n_prompt_done));
+        return false;
+    }
+    const auto & prompt = task.prompt();
+    slot.cache.insert(slot.cache.end(), prompt.begin() + slot.n_prompt_done,
+                      prompt.begin() + slot.n_prompt_done + image->n_tokens);
+    slot.n_prompt_done += image->n_tokens;
+    return true;
 }
 
 void Engine::sample(Slot & slot) {

@@ -22,6 +22,7 @@
 namespace pyllm {
 
 class Model;
+class Projector;
 class RequestPreparer;
 struct ChatRequest;
 
@@ -48,6 +49,10 @@ struct EngineOptions {
     // (llama.cpp's own pp speed halves from 512- to 128-token micro-batches here): a 500 ms
     // budget took a long prompt's prefill 1.42x as long next to a stream (bench/RESULTS.md).
     int max_stall_ms = 0;
+    // A multimodal projector GGUF (llama-server's --mmproj): image input through mtmd.
+    std::string mmproj;
+    int64_t image_max_pixels = 0;  // width x height an input image may have; 0: no limit
+    bool mmproj_offload = true;    // the projector on the offload device when there is one
 };
 
 struct EngineStats {
@@ -86,6 +91,7 @@ public:
     EngineStats stats() const;
     int n_ctx_slot() const { return n_ctx_slot_; }
     const Model & model() const { return *model_; }
+    const Projector * projector() const { return projector_.get(); }  // null without mmproj
 
     // Stops the scheduler; unfinished tasks end as cancelled. Idempotent.
     void shutdown();
@@ -121,10 +127,15 @@ private:
     // Prompt rows this step may add next to `decode_rows` generating tokens (max_stall_ms).
     int prompt_budget(int decode_rows) const;
     void sample(Slot & slot);
+    // Evaluates the image that starts at the slot's next prompt position (mtmd encodes it,
+    // then its embeddings are decoded into the slot's sequence); false when that failed and
+    // the task was released.
+    bool eval_image(Slot & slot);
     void release(Slot & slot, FinishReason reason, std::string stop = {}, std::string error = {});
 
     std::shared_ptr<const Model> model_;
     EngineOptions options_;
+    std::shared_ptr<const Projector> projector_;
     llama_context * ctx_ = nullptr;
     llama_batch batch_{};
     int n_ctx_slot_ = 0;

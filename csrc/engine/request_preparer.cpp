@@ -3,18 +3,42 @@
 #include <exception>
 
 #include "engine/chat_prompt.h"
+#include "engine/projector.h"
 #include "errors.h"
 #include "model.h"
 #include "protocol/output_processors.h"
 
 namespace pyllm {
 
-PreparedRequest prepare_request(const Model & model, const ChatRequest & request) {
+namespace {
+
+// A conversation's prompt: its tokens, and where its images are.
+MultimodalPrompt chat_prompt(const Model & model, const Projector * projector, const ChatRequest & request,
+                             parse::RenderedChat & format) {
+    if (request.images.empty()) {
+        format = render_chat(model, request);
+        return {chat_prompt_tokens(model, format), nullptr};
+    }
+    if (!projector) {
+        throw InvalidRequestError(request.images.front().where +
+                                  ": image input needs a multimodal projector: start the server with --mmproj FILE");
+    }
+    ChatRequest with_markers = request;
+    with_markers.messages_json = place_media_markers(request.messages_json, projector->marker(), request.images.size());
+    format = render_chat(model, with_markers);
+    return tokenize_with_images(*projector, format.params.prompt, request.images);
+}
+
+}  // namespace
+
+PreparedRequest prepare_request(const Model & model, const Projector * projector, const ChatRequest & request) {
     PreparedRequest p;
     p.params = task_params(model, request.sampling);
     if (request.is_chat()) {
-        const parse::RenderedChat format = render_chat(model, request);
-        p.prompt = chat_prompt_tokens(model, format);
+        parse::RenderedChat format;
+        MultimodalPrompt prompt = chat_prompt(model, projector, request, format);
+        p.prompt = std::move(prompt.tokens);
+        p.params.images = std::move(prompt.images);
         apply_chat_format(model, format, p.params);
         p.processor = protocol::make_output_processor(request.output, &format, request.sampling.stop);
     } else {
@@ -26,17 +50,18 @@ PreparedRequest prepare_request(const Model & model, const ChatRequest & request
     return p;
 }
 
-int count_prompt_tokens(const Model & model, const ChatRequest & request) {
+int count_prompt_tokens(const Model & model, const Projector * projector, const ChatRequest & request) {
     if (!request.is_chat()) {
         return static_cast<int>(request.prompt_text.empty() ? request.prompt_tokens.size()
                                                             : model.tokenize(request.prompt_text, true, true).size());
     }
-    return static_cast<int>(chat_prompt_tokens(model, render_chat(model, request)).size());
+    parse::RenderedChat format;
+    return static_cast<int>(chat_prompt(model, projector, request, format).tokens.size());
 }
 
-RequestPreparer::RequestPreparer(std::shared_ptr<const Model> model, Enqueue enqueue, ReadyQueue & ready,
-                                 int n_threads)
-    : model_(std::move(model)), enqueue_(std::move(enqueue)), ready_(ready) {
+RequestPreparer::RequestPreparer(std::shared_ptr<const Model> model, std::shared_ptr<const Projector> projector,
+                                 Enqueue enqueue, ReadyQueue & ready, int n_threads)
+    : model_(std::move(model)), projector_(std::move(projector)), enqueue_(std::move(enqueue)), ready_(ready) {
     for (int i = 0; i < n_threads; ++i) workers_.emplace_back([this] { run(); });
 }
 
@@ -87,7 +112,7 @@ void RequestPreparer::prepare(const std::shared_ptr<Task> & task, const ChatRequ
     try {
         // A client that left while the request waited here costs no rendering.
         if (task->cancel_requested()) throw InvalidRequestError("cancelled before it was prepared");
-        enqueue_(task, prepare_request(*model_, request));
+        enqueue_(task, prepare_request(*model_, projector_.get(), request));
         ready_.notify(task, true);  // prepared: the consumer learns it, output or not
     } catch (...) {
         ready_.notify(task, task->fail_preparation(std::current_exception()));

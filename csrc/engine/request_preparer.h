@@ -22,6 +22,7 @@
 namespace pyllm {
 
 class Model;
+class Projector;
 
 struct PreparedRequest {
     std::vector<llama_token> prompt;
@@ -29,12 +30,14 @@ struct PreparedRequest {
     std::unique_ptr<OutputProcessor> processor;
 };
 
-// Renders, tokenizes and builds everything one request needs. Throws ChatTemplateError or
-// InvalidRequestError for a request the template or the grammar machinery refuses.
-PreparedRequest prepare_request(const Model & model, const ChatRequest & request);
+// Renders, tokenizes and builds everything one request needs; `projector` (null without
+// --mmproj) tokenizes a conversation's images. Throws ChatTemplateError or
+// InvalidRequestError for a request the template, the grammar machinery or the image checks
+// refuse.
+PreparedRequest prepare_request(const Model & model, const Projector * projector, const ChatRequest & request);
 
-// The prompt's token count as prepare_request would submit it (count_tokens).
-int count_prompt_tokens(const Model & model, const ChatRequest & request);
+// The prompt's token count as prepare_request would submit it (count_tokens), images included.
+int count_prompt_tokens(const Model & model, const Projector * projector, const ChatRequest & request);
 
 class RequestPreparer {
 public:
@@ -42,7 +45,8 @@ public:
     // refused submission throws (context overflow, a full queue, a bad grammar).
     using Enqueue = std::function<void(const std::shared_ptr<Task> &, PreparedRequest)>;
 
-    RequestPreparer(std::shared_ptr<const Model> model, Enqueue enqueue, ReadyQueue & ready, int n_threads);
+    RequestPreparer(std::shared_ptr<const Model> model, std::shared_ptr<const Projector> projector, Enqueue enqueue,
+                    ReadyQueue & ready, int n_threads);
     ~RequestPreparer();
     RequestPreparer(const RequestPreparer &) = delete;
     RequestPreparer & operator=(const RequestPreparer &) = delete;
@@ -56,6 +60,7 @@ private:
     void prepare(const std::shared_ptr<Task> & task, const ChatRequest & request);
 
     std::shared_ptr<const Model> model_;
+    std::shared_ptr<const Projector> projector_;
     Enqueue enqueue_;
     ReadyQueue & ready_;
     std::mutex mu_;

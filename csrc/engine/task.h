@@ -21,6 +21,8 @@ struct common_sampler;
 
 namespace pyllm {
 
+struct PromptImages;
+
 struct TaskParams {
     int32_t max_tokens = -1;  // -1: until end of generation or the slot's context is full
     common_params_sampling sampling;  // temperature, top_p/k, min_p, seed, penalties, bias, grammar...
@@ -34,6 +36,8 @@ struct TaskParams {
     // reasoning so that the call still fits in the output's room (max_tokens, context).
     bool reasoning_before_forced_call = false;
     bool plain_greedy = false;  // set at submit: arg-max with nothing else in the chain
+    // Where the prompt's images are and mtmd's chunks for them (projector.h); null: text only.
+    std::shared_ptr<const PromptImages> images;
 };
 
 // length: max_tokens reached; context_full: the slot's context ended the generation first.

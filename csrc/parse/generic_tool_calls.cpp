@@ -18,18 +18,27 @@ using json = common_json;
 constexpr const char * kCallStart = "<tool_call>";
 constexpr const char * kCallEnd = "</tool_call>";
 
-// A message's text: a string, or the text parts of a content list.
+// A message's text: a string, or the text and media marker (image) parts of a content list,
+// joined as llama.cpp's chat rendering joins them (no newline next to a marker).
 std::string text_of(const json & content) {
     if (content.is_string()) {
         return content.get<std::string>();
     }
     std::string text;
+    bool after_marker = false;
     if (content.is_array()) {
         for (const auto & part : content) {
-            if (part.is_object() && part.value("type", "") == "text" && part.contains("text")) {
-                if (!text.empty()) text += "\n";
-                text += part.at("text").get<std::string>();
+            if (!part.is_object() || !part.contains("text")) continue;
+            const std::string type = part.value("type", "");
+            if (type == "text") {
+                if (!text.empty() && !after_marker) text += "\n";
+                after_marker = false;
+            } else if (type == "media_marker") {
+                after_marker = true;
+            } else {
+                continue;
             }
+            text += part.at("text").get<std::string>();
         }
     }
     return text;

@@ -66,8 +66,14 @@ def chat_request(
     the output continues (thinking templates included); an empty trailing assistant message
     is dropped. ``tool_choice``: ``auto``, ``none`` or ``required`` (a grammar forces a call).
     ``tool_input_grammars``: tool name -> GBNF for the escaped text of its string argument
-    ``input`` (freeform tools; applied where the tools are described in the prompt)."""
+    ``input`` (freeform tools; applied where the tools are described in the prompt).
+
+    A message's content may be a list of parts: ``{"type": "text", "text": ...}`` and images
+    ``{"type": "image", "data": bytes, "media_type": "image/png"}`` (``media_type`` and
+    ``where``, a location for error messages, are optional); images need an engine with a
+    multimodal projector (``mmproj``)."""
     messages = _normalized(messages)
+    images = _take_images(messages)
     request = _core.ChatRequest(
         messages_json=json.dumps(messages),
         tools_json=json.dumps(list(tools)) if tools else "",
@@ -79,6 +85,7 @@ def chat_request(
         json_schema=json.dumps(json_schema) if json_schema else "",
         template_kwargs={k: json.dumps(v) for k, v in (template_kwargs or {}).items()},
         tool_input_grammars=dict(tool_input_grammars or {}),
+        images=images,
     )
     if sampling is not None:
         request.sampling = sampling
@@ -96,6 +103,29 @@ def _normalized(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     if messages and _is_empty_assistant(messages[-1]):
         messages.pop()
     return messages
+
+
+def _take_images(messages: list[dict[str, Any]]) -> list[_core.ImageInput]:
+    """The messages' image parts as native inputs, in order; each part becomes the bare
+    ``{"type": "image"}`` placeholder the native side puts the projector's marker in."""
+    images = []
+    for i, m in enumerate(messages):
+        content = m.get("content")
+        if not isinstance(content, list):
+            continue
+        parts = []
+        for j, part in enumerate(content):
+            if isinstance(part, Mapping) and part.get("type") == "image":
+                where = part.get("where") or f"messages[{i}].content[{j}]"
+                data = part.get("data")
+                if not isinstance(data, (bytes, bytearray)):
+                    raise ValueError(f"{where}: an image part needs its file's bytes as 'data'")
+                images.append(_core.ImageInput(data=bytes(data), media_type=part.get("media_type") or "",
+                                               where=where))
+                part = {"type": "image"}
+            parts.append(part)
+        m["content"] = parts
+    return images
 
 
 def render_chat_format(

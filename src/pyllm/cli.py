@@ -80,6 +80,7 @@ def _api_keys(args: argparse.Namespace) -> list[str]:
 
 def _serve(args: argparse.Namespace) -> int:
     from pyllm.server.app import ServerConfig, serve  # noqa: PLC0415 - keeps `pyllm info` light
+    from pyllm.server.images import ImageOptions  # noqa: PLC0415
     from pyllm.server.request_log import configure_logging  # noqa: PLC0415
 
     configure_logging(args.log_format)
@@ -104,10 +105,16 @@ def _serve(args: argparse.Namespace) -> int:
         embeddings=args.embeddings, pooling=args.pooling,
         responses_store_entries=args.responses_store_entries,
         responses_store_bytes=args.responses_store_mib * 2**20, responses_store_ttl=args.responses_store_ttl,
+        mmproj=args.mmproj, mmproj_offload=not args.no_mmproj_offload, image_max_pixels=args.image_max_pixels,
+        images=ImageOptions(max_bytes=args.image_max_bytes, url_timeout=args.image_url_timeout,
+                            allow_private_urls=args.allow_private_image_urls),
     )
     try:
         serve(config, args.host, args.port)
     except ValueError as e:  # e.g. --rpc on a build without RPC, -ngl without a GPU: never serve on the CPU instead
+        print(f"pyllm: {e}", file=sys.stderr)
+        return 2
+    except _core.ModelLoadError as e:  # a missing or refused -m / --mmproj file
         print(f"pyllm: {e}", file=sys.stderr)
         return 2
     return 0
@@ -215,6 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="memory the kept responses may use")
     store.add_argument("--responses-store-ttl", type=float, default=3600, metavar="SECONDS",
                        help="how long a response is kept (0: until pushed out)")
+    vision = srv.add_argument_group("image input")
+    vision.add_argument("--mmproj", metavar="FILE",
+                        help="multimodal projector GGUF for the model (llama.cpp's mtmd): chat messages may carry images")
+    vision.add_argument("--no-mmproj-offload", action="store_true",
+                        help="keep the projector on the CPU when the model is offloaded")
+    vision.add_argument("--image-max-bytes", type=int, default=20 * 2**20, metavar="BYTES",
+                        help="largest image file accepted, base64 or fetched (default 20 MiB)")
+    vision.add_argument("--image-max-pixels", type=int, default=8192 * 8192, metavar="N",
+                        help="largest image accepted, width x height (default 8192x8192)")
+    vision.add_argument("--image-url-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="time to fetch one image URL, redirects included")
+    vision.add_argument("--allow-private-image-urls", action="store_true",
+                        help="fetch image URLs on loopback and private addresses too (refused by default)")
     srv.set_defaults(run=_serve)
 
     launch = sub.add_parser(

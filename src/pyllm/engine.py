@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -262,7 +263,13 @@ class Engine:
     copied back; 0 keeps idle slots in the context, -1 sets no limit. ``max_stall_ms``: while
     tasks generate, another prompt's prefill goes in chunks sized so that a step takes about
     this long, so running streams keep getting tokens (0, the default: chunks of ``n_batch``;
-    on a CPU small chunks cost prefill speed). An option left out (or None) takes the native engine's default (``pyllm._core.ENGINE_DEFAULTS``).
+    on a CPU small chunks cost prefill speed). An option left out (or None) takes the native
+    engine's default (``pyllm._core.ENGINE_DEFAULTS``).
+
+    ``mmproj`` loads a multimodal projector GGUF for ``model`` (llama-server's ``--mmproj``)
+    through llama.cpp's mtmd library: chat messages can then carry images.
+    ``image_max_pixels`` bounds an input image's width x height (0: no limit);
+    ``mmproj_offload=False`` keeps the projector on the CPU.
     """
 
     def __init__(
@@ -277,10 +284,15 @@ class Engine:
         max_queued: int | None = None,
         cache_ram_mib: int | None = None,
         max_stall_ms: int | None = None,
+        mmproj: str | os.PathLike[str] | None = None,
+        image_max_pixels: int | None = None,
+        mmproj_offload: bool | None = None,
     ) -> None:
         self.model = model
         options = {"n_parallel": n_parallel, "n_ctx": n_ctx, "n_batch": n_batch, "n_threads": n_threads,
-                   "max_queued": max_queued, "cache_ram_mib": cache_ram_mib, "max_stall_ms": max_stall_ms}
+                   "max_queued": max_queued, "cache_ram_mib": cache_ram_mib, "max_stall_ms": max_stall_ms,
+                   "mmproj": None if mmproj is None else os.fspath(mmproj), "image_max_pixels": image_max_pixels,
+                   "mmproj_offload": mmproj_offload}
         self._native = _core.Engine(
             model._native,
             flash_attn=-1 if flash_attn is None else int(flash_attn),
@@ -289,6 +301,11 @@ class Engine:
         self._bridge = AsyncBridge(self._native)
         self._embedder: Any = None  # made on the first embed(): a context of its own
         self._embedder_lock = threading.Lock()
+
+    @property
+    def vision(self) -> bool:
+        """Whether chat messages may carry images (a multimodal projector is loaded)."""
+        return self._native.vision
 
     @property
     def n_ctx_slot(self) -> int:

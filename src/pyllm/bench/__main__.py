@@ -6,6 +6,7 @@ BENCHMARKS = {
     "conformance": "pyllm.bench.conformance",
     "decode": "pyllm.bench.decode",
     "embed": "pyllm.bench.embed",
+    "images": "pyllm.bench.images",
     "loop": "pyllm.bench.loop",
     "mixed": "pyllm.bench.mixed",
     "parser": "pyllm.bench.parser",

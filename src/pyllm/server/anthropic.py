@@ -19,6 +19,7 @@ from pyllm import _core
 from pyllm.chat import chat_request, sampling_params
 from pyllm.server.anthropic_request import AnthropicRequestError, MessagesRequest, parse_messages_request
 from pyllm.server.errors import failure
+from pyllm.server.images import resolve_images
 from pyllm.server.request_log import arrival, track
 from pyllm.server.streaming import SSEResponse, collect
 
@@ -75,7 +76,8 @@ def routes(state: Any) -> list[Route]:
         if request.method != "POST":
             return error_response(405, f"method {request.method} not allowed on {request.url.path}")
         try:
-            req = parse_messages_request(await _json_body(request))
+            req = parse_messages_request(await _json_body(request), images=state.config.images)
+            await resolve_images(req.messages, state.config.images, state.engine.vision)
             sampling = sampling_params(max_tokens=state.max_tokens(req.max_tokens), stop=req.stop_sequences,
                                        reasoning_budget_tokens=req.reasoning_budget_tokens, **req.sampling)
             output = _core.OutputSpec(protocol=_core.Protocol.anthropic, id=f"msg_{secrets.token_hex(12)}",
@@ -101,7 +103,8 @@ def routes(state: Any) -> list[Route]:
         if request.method != "POST":
             return error_response(405, f"method {request.method} not allowed on {request.url.path}")
         try:
-            req = parse_messages_request(await _json_body(request), count_only=True)
+            req = parse_messages_request(await _json_body(request), count_only=True, images=state.config.images)
+            await resolve_images(req.messages, state.config.images, state.engine.vision)
             # The very tokens a real call submits: same rendering, BOS and special tokens.
             n_tokens = await state.engine.count_tokens(conversation(req))
         except Exception as e:  # noqa: BLE001

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyllm.server.images import ImageOptions, ImageRequestError, from_base64, from_url, joined
+
 # Claude Code's first system block; it changes on every request and would defeat the
 # prompt cache if it reached the prompt.
 BILLING_HEADER_PREFIX = "x-anthropic-billing-header:"
@@ -70,10 +72,24 @@ def _text_of(block: dict[str, Any], where: str) -> str:
     return text
 
 
+def _image(block: dict[str, Any], where: str, images: ImageOptions) -> dict[str, Any]:
+    """An image block (base64 or URL source) as an image part (pyllm.server.images)."""
+    source = block.get("source")
+    if not isinstance(source, dict):
+        raise ImageRequestError("an image block needs a 'source' object", where)
+    kind = source.get("type")
+    if kind == "base64":
+        media_type = source.get("media_type")
+        if not isinstance(media_type, str) or not media_type:
+            raise ImageRequestError("a base64 image source needs its 'media_type'", where)
+        return from_base64(source.get("data"), media_type, where, images)
+    if kind == "url":
+        return from_url(source.get("url"), where, images)
+    raise ImageRequestError(f"image source type {kind!r} is not supported (base64 or url)", where)
+
+
 def _unsupported(block: dict[str, Any], where: str) -> AnthropicRequestError | None:
     kind = block["type"]
-    if kind == "image":
-        return _fail(f"{where}: image input is not supported: the loaded model has no vision (multimodal) support")
     if kind == "document":
         return _fail(f"{where}: document content blocks are not supported by this server")
     return None
@@ -104,12 +120,13 @@ def _tool_reference(block: dict[str, Any], where: str, loaded: list[str]) -> str
     return name
 
 
-def _tool_result_text(block: dict[str, Any], where: str, loaded: list[str]) -> str:
+def _tool_result_content(block: dict[str, Any], where: str, loaded: list[str],
+                         images: ImageOptions) -> str | list[dict[str, Any]]:
     content = block.get("content", "")
     if isinstance(content, str):
         text = content
     elif isinstance(content, list):
-        pieces = []
+        pieces: list[str | dict[str, Any]] = []
         for i, inner in enumerate(content):
             if not isinstance(inner, dict) or not isinstance(inner.get("type"), str):
                 raise _fail(f"{where}.content.{i}: expected a content block object with a type")
@@ -117,19 +134,26 @@ def _tool_result_text(block: dict[str, Any], where: str, loaded: list[str]) -> s
                 raise error
             if inner["type"] == "text":
                 pieces.append(_text_of(inner, f"{where}.content.{i}"))
+            elif inner["type"] == "image":
+                pieces.append(_image(inner, f"{where}.content.{i}", images))
             elif inner["type"] == "tool_reference":
                 pieces.append(f"Tool loaded: {_tool_reference(inner, f'{where}.content.{i}', loaded)}")
-        text = "\n".join(pieces)
+        if block.get("is_error"):
+            if not pieces or not isinstance(pieces[0], str):
+                pieces.insert(0, "")
+            pieces[0] = "Error: " + pieces[0]
+        return joined(pieces, "\n")
     else:
         raise _fail(f"{where}.content: expected a string or a list of content blocks")
     return f"Error: {text}" if block.get("is_error") else text
 
 
-def _user_messages(blocks: list[dict[str, Any]], where: str, loaded: list[str]) -> list[dict[str, Any]]:
+def _user_messages(blocks: list[dict[str, Any]], where: str, loaded: list[str],
+                   images: ImageOptions) -> list[dict[str, Any]]:
     # Tool results become OpenAI tool messages, which templates expect right after the
     # assistant's calls, so they come before the user's own text.
     tool_messages: list[dict[str, Any]] = []
-    texts: list[str] = []
+    texts: list[str | dict[str, Any]] = []
     for i, block in enumerate(blocks):
         at = f"{where}.content.{i}"
         if (error := _unsupported(block, at)) is not None:
@@ -137,19 +161,21 @@ def _user_messages(blocks: list[dict[str, Any]], where: str, loaded: list[str]) 
         kind = block["type"]
         if kind == "text":
             texts.append(_text_of(block, at))
+        elif kind == "image":
+            texts.append(_image(block, at, images))
         elif kind == "tool_result":
             tool_use_id = block.get("tool_use_id")
             if not isinstance(tool_use_id, str) or not tool_use_id:
                 raise _fail(f"{at}: tool_result needs a 'tool_use_id'")
             tool_messages.append({"role": "tool", "tool_call_id": tool_use_id,
-                                  "content": _tool_result_text(block, at, loaded)})
+                                  "content": _tool_result_content(block, at, loaded, images)})
         elif kind in ("tool_use", "thinking", "redacted_thinking"):
             raise _fail(f"{at}: '{kind}' blocks belong in assistant messages")
         else:
             raise _fail(f"{at}: unknown content block type '{kind}'")
     messages = tool_messages
     if texts:
-        messages.append({"role": "user", "content": "\n".join(texts)})
+        messages.append({"role": "user", "content": joined(texts, "\n")})
     return messages
 
 
@@ -216,8 +242,8 @@ def _assistant_messages(blocks: list[dict[str, Any]], where: str, loaded: list[s
             text = _search_result_text(block, at, loaded)
             flush()
             out.append({"role": "tool", "tool_call_id": tool_use_id, "content": text})
-        elif kind == "tool_result":
-            raise _fail(f"{at}: tool_result blocks belong in user messages")
+        elif kind in ("tool_result", "image"):
+            raise _fail(f"{at}: {kind} blocks belong in user messages")
         else:
             raise _fail(f"{at}: unknown content block type '{kind}'")
     if texts or reasoning or calls or not out:
@@ -225,7 +251,7 @@ def _assistant_messages(blocks: list[dict[str, Any]], where: str, loaded: list[s
     return out
 
 
-def _messages(raw: Any, system: str, loaded: list[str]) -> list[dict[str, Any]]:
+def _messages(raw: Any, system: str, loaded: list[str], images: ImageOptions) -> list[dict[str, Any]]:
     """The conversation as OpenAI-style messages; the tools its tool_reference blocks load
     are appended to ``loaded``."""
     if not isinstance(raw, list) or not raw:
@@ -259,7 +285,7 @@ def _messages(raw: Any, system: str, loaded: list[str]) -> list[dict[str, Any]]:
             else:
                 out.append({"role": "system", "content": text})
         elif role == "user":
-            out.extend(_user_messages(blocks, where, loaded))
+            out.extend(_user_messages(blocks, where, loaded, images))
         else:
             out.extend(_assistant_messages(blocks, where, loaded))
     if not any(m["role"] != "system" for m in out):
@@ -414,8 +440,10 @@ def _sampling(body: dict[str, Any]) -> dict[str, Any]:
     return sampling
 
 
-def parse_messages_request(body: Any, *, count_only: bool = False) -> MessagesRequest:
-    """Validate a ``/v1/messages`` (or ``count_tokens``) body."""
+def parse_messages_request(body: Any, *, count_only: bool = False,
+                           images: ImageOptions | None = None) -> MessagesRequest:
+    """Validate a ``/v1/messages`` (or ``count_tokens``) body. Image blocks become image parts
+    (pyllm.server.images); URL images are fetched later (resolve_images)."""
     if not isinstance(body, dict):
         raise _fail("the request body must be a JSON object")
     model = body.get("model")
@@ -428,7 +456,7 @@ def parse_messages_request(body: Any, *, count_only: bool = False) -> MessagesRe
     if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
         raise _fail("stop_sequences: expected a list of non-empty strings")
     loaded: list[str] = []
-    messages = _messages(body.get("messages"), _system_text(body.get("system")), loaded)
+    messages = _messages(body.get("messages"), _system_text(body.get("system")), loaded, images or ImageOptions())
     tools = _tools(body.get("tools"), loaded)
     request = MessagesRequest(
         model=model,

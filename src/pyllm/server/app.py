@@ -23,6 +23,7 @@ from pyllm.embedder import Embedder
 from pyllm.engine import Engine
 from pyllm.model import Model
 from pyllm.runtime import add_rpc_servers, backend_failure
+from pyllm.server.images import ImageOptions
 from pyllm.server.load_progress import LoadProgress
 from pyllm.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from pyllm.server.metrics import Metrics
@@ -65,6 +66,10 @@ class ServerConfig:
     responses_store_entries: int = 1000          # Responses API: stored responses at most
     responses_store_bytes: int = 256 * 2**20     # ... their size at most
     responses_store_ttl: float = 3600.0          # ... seconds each is kept; 0: until pushed out
+    mmproj: str | None = None         # multimodal projector GGUF: image input
+    mmproj_offload: bool = True       # the projector on the offload device when there is one
+    image_max_pixels: int = 8192 * 8192   # width x height of an input image at most
+    images: ImageOptions = field(default_factory=ImageOptions)  # sizes, URL fetching
 
 
 class ServerState:
@@ -92,7 +97,12 @@ class ServerState:
             max_queued=config.max_queued,
             cache_ram_mib=config.cache_ram_mib,
             max_stall_ms=config.max_stall_ms,
+            mmproj=config.mmproj,
+            image_max_pixels=config.image_max_pixels,
+            mmproj_offload=config.mmproj_offload,
         )
+        if config.mmproj:
+            log.info("loaded the multimodal projector %s: image input is on", config.mmproj)
         self.embedder = Embedder(self.model, pooling=config.pooling, n_batch=config.n_batch,
                                  n_threads=config.n_threads, max_queued=config.max_queued) if config.embeddings else None
         self.model_name = config.alias or Path(path).name

@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from pyllm import _core
 from pyllm.server.anthropic_request import AnthropicRequestError
+from pyllm.server.images import ImageRequestError
 from pyllm.server.openai_request import RequestError
 from pyllm.server.request_log import request_id
 from pyllm.server.streaming import Interrupted
@@ -34,6 +35,8 @@ def failure(e: BaseException, request: Request | None = None) -> Failure:
         return Failure(e.status, e.message, e.code, e.param)
     if isinstance(e, AnthropicRequestError):
         return Failure(e.status, str(e))
+    if isinstance(e, ImageRequestError):
+        return Failure(400, str(e), param=e.param)
     if isinstance(e, _core.ContextOverflowError):
         return Failure(400, str(e), "context_length_exceeded", "messages")
     if isinstance(e, _core.EngineOverloadedError):

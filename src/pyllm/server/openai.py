@@ -24,6 +24,7 @@ from pyllm.chat import chat_request, render_chat_format, sampling_params
 from pyllm.engine import Task
 from pyllm.server import openai_request
 from pyllm.server.errors import failure
+from pyllm.server.images import image_parts, resolve_images
 from pyllm.server.openai_request import RequestError
 from pyllm.server.request_log import arrival, track
 from pyllm.server.streaming import SSEResponse, collect
@@ -138,7 +139,8 @@ def routes(state: Any) -> list[Route]:
             json_schema=req.json_schema, template_kwargs=req.template_kwargs, **options)
 
     async def chat_completions(request: Request) -> Response:
-        req = openai_request.chat_request(await body_of(request), model.n_vocab)
+        req = openai_request.chat_request(await body_of(request), model.n_vocab, state.config.images)
+        await resolve_images(req.messages, state.config.images, state.engine.vision)
         sampling = dict(req.sampling, max_tokens=state.max_tokens(req.sampling["max_tokens"]), n_probs=req.n_logprobs)
         output = _core.OutputSpec(protocol=_core.Protocol.openai_chat, id=f"chatcmpl-{uuid.uuid4().hex}",
                                   created=int(time.time()), model=state.model_name, stream=req.stream,
@@ -173,7 +175,9 @@ def routes(state: Any) -> list[Route]:
 
     async def models(request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [
-            {"id": state.model_name, "object": "model", "created": state.created, "owned_by": "pyllm"}]})
+            {"id": state.model_name, "object": "model", "created": state.created, "owned_by": "pyllm",
+             # llama-server's capability names: clients look for "multimodal" to send images.
+             "capabilities": ["completion", "multimodal"] if state.engine.vision else ["completion"]}]})
 
     async def tokenize(request: Request) -> Response:
         body = await body_of(request)
@@ -197,6 +201,8 @@ def routes(state: Any) -> list[Route]:
 
     async def apply_template(request: Request) -> Response:
         req = openai_request.chat_request(await body_of(request), model.n_vocab)
+        if any(True for _ in image_parts(req.messages)):
+            raise RequestError("/apply-template renders text only: send the images to /v1/chat/completions", "messages")
         r = conversation(req)
         # Rendering grows with the conversation: off the event loop (it releases the GIL).
         output_format = await asyncio.to_thread(
@@ -221,7 +227,7 @@ def routes(state: Any) -> list[Route]:
             "reasoning_field": state.config.reasoning_field,
             "bos_token": model.bos_token,
             "eos_token": model.eos_token,
-            "modalities": {"vision": False, "audio": False},
+            "modalities": {"vision": state.engine.vision, "audio": False},
         })
 
     return [

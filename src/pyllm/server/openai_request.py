@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyllm.server.images import ImageOptions, ImageRequestError, from_url, joined
+
 _ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _REASONING_EFFORTS = {"none", "minimal", "low", "medium", "high", "xhigh"}
@@ -164,8 +166,18 @@ def stream_options(body: Mapping[str, Any]) -> tuple[bool, bool]:
     return stream, bool_field(options, "include_usage", False)
 
 
-def _content(value: Any, param: str, *, required: bool) -> Any:
-    """A message's content: a string, null, or a list of text parts (other modalities: 400)."""
+def _image_url(part: Mapping[str, Any], param: str, images: ImageOptions) -> dict[str, Any]:
+    """An ``image_url`` part (``{"url": ...}`` or the URL itself) as an image part."""
+    image_url = part.get("image_url")
+    url = image_url.get("url") if isinstance(image_url, dict) else image_url
+    if not isinstance(url, str):
+        raise ImageRequestError("an image_url part needs 'image_url.url' (a data: URI or an http(s) URL)", param)
+    return from_url(url, param, images)
+
+
+def _content(value: Any, param: str, *, required: bool, images: ImageOptions | None = None) -> Any:
+    """A message's content: a string, null, or a list of text parts and, where ``images``
+    are allowed, image_url parts (other modalities: 400)."""
     if value is None:
         if required:
             raise RequestError(f"'{param}' is required", param)
@@ -174,17 +186,20 @@ def _content(value: Any, param: str, *, required: bool) -> Any:
         return value
     if not isinstance(value, list):
         raise RequestError(f"'{param}' must be a string or a list of content parts", param)
-    texts = []
+    texts: list[str | dict[str, Any]] = []
     for j, part in enumerate(value):
         p = f"{param}[{j}]"
         if not isinstance(part, dict) or not isinstance(part.get("type"), str):
             raise RequestError(f"'{p}' must be an object with a 'type'", p)
+        if part["type"] == "image_url" and images is not None:
+            texts.append(_image_url(part, p, images))
+            continue
         if part["type"] != "text":
             raise RequestError(f"'{p}': content type '{part['type']}' is not supported by this model (text only)", p)
         if not isinstance(part.get("text"), str):
             raise RequestError(f"'{p}.text' must be a string", f"{p}.text")
         texts.append(part["text"])
-    return "".join(texts)
+    return joined(texts, "")
 
 
 def _tool_calls(value: Any, param: str) -> list[dict[str, Any]]:
@@ -213,8 +228,9 @@ def _tool_calls(value: Any, param: str) -> list[dict[str, Any]]:
     return calls
 
 
-def messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The conversation, normalized for the chat template (developer -> system, text parts joined)."""
+def messages(body: Mapping[str, Any], images: ImageOptions | None = None) -> list[dict[str, Any]]:
+    """The conversation, normalized for the chat template (developer -> system, text parts
+    joined, image_url parts of non-assistant messages as image parts)."""
     raw = body.get("messages")
     if raw is None:
         raise RequestError("'messages' is required", "messages")
@@ -229,7 +245,8 @@ def messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(role, str) or role not in _ROLES:
             raise RequestError(f"'{p}.role' must be one of {sorted(_ROLES)}, got {role!r}", f"{p}.role")
         msg: dict[str, Any] = {"role": "system" if role == "developer" else "tool" if role == "function" else role}
-        content = _content(m.get("content"), f"{p}.content", required=role in ("system", "developer", "user"))
+        content = _content(m.get("content"), f"{p}.content", required=role in ("system", "developer", "user"),
+                           images=images or ImageOptions() if role != "assistant" else None)
         msg["content"] = content if content is not None else ""
         if role == "assistant":
             for name in ("reasoning_content", "reasoning"):
@@ -383,7 +400,7 @@ class ChatRequest:
     sampling: dict[str, Any] = field(default_factory=dict)
 
 
-def chat_request(body: Mapping[str, Any], n_vocab: int) -> ChatRequest:
+def chat_request(body: Mapping[str, Any], n_vocab: int, images: ImageOptions | None = None) -> ChatRequest:
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise RequestError("'model' must be a string", "model")
@@ -392,7 +409,7 @@ def chat_request(body: Mapping[str, Any], n_vocab: int) -> ChatRequest:
     enable_thinking, template_kwargs = thinking(body)
     stream, include_usage = stream_options(body)
     return ChatRequest(
-        messages=messages(body),
+        messages=messages(body, images),
         tools=offered,
         tool_choice=choice,
         # A named function is one call, as OpenAI makes it.

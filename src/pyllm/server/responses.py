@@ -22,6 +22,7 @@ from pyllm import _core
 from pyllm.chat import chat_request, sampling_params
 from pyllm.server import openai_request
 from pyllm.server.errors import failure
+from pyllm.server.images import resolve_images
 from pyllm.server.openai import ERROR_TYPES, error_response
 from pyllm.server.openai_request import RequestError
 from pyllm.server.request_log import arrival, track
@@ -94,7 +95,8 @@ def routes(state: Any) -> list[Route]:
 
     async def create(request: Request) -> Response:
         try:
-            req = parse_request(openai_request.parse_json_body(await request.body()), store)
+            req = parse_request(openai_request.parse_json_body(await request.body()), store, state.config.images)
+            await resolve_images(req.messages, state.config.images, state.engine.vision)
             response_id = f"resp_{secrets.token_hex(24)}"
             task = await submit(req, response_id)
         except Exception as e:  # noqa: BLE001 - every failure answers in OpenAI's shape

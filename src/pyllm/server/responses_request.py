@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyllm.server.freeform_grammar import GrammarError, freeform_gbnf
+from pyllm.server.images import ImageOptions, ImageRequestError, concatenated, from_url, joined
 from pyllm.server.openai_request import RequestError, bool_field, is_int
 
 _NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
@@ -42,18 +43,29 @@ def _fail(message: str, param: str | None) -> RequestError:
     return RequestError(message, param)
 
 
-def _text_of_parts(value: Any, param: str) -> str:
-    """A content field's text: a string, or a list of text parts (images: 400)."""
+def _input_image(part: Mapping[str, Any], param: str, images: ImageOptions) -> dict[str, Any]:
+    """An ``input_image`` part (``image_url``: a data: URI or an http(s) URL) as an image part."""
+    if part.get("file_id") is not None and part.get("image_url") is None:
+        raise ImageRequestError("file_id images are not supported by this server: send 'image_url'", param)
+    return from_url(part.get("image_url"), param, images)
+
+
+def _text_of_parts(value: Any, param: str, images: ImageOptions | None = None) -> Any:
+    """A content field's text: a string, or a list of text parts and, where ``images`` are
+    allowed, input_image parts (then a list of text and image parts; see images.joined)."""
     if isinstance(value, str):
         return value
     if not isinstance(value, list):
         raise _fail(f"'{param}' must be a string or a list of content parts", param)
-    texts = []
+    texts: list[str | dict[str, Any]] = []
     for j, part in enumerate(value):
         p = f"{param}[{j}]"
         if not isinstance(part, dict) or not isinstance(part.get("type"), str):
             raise _fail(f"'{p}' must be an object with a 'type'", p)
         kind = part["type"]
+        if kind == "input_image" and images is not None:
+            texts.append(_input_image(part, p, images))
+            continue
         if kind in ("input_image", "input_file", "input_audio"):
             raise _fail(f"'{p}': content type '{kind}' is not supported by this model (text only)", p)
         if kind not in _TEXT_PARTS:
@@ -62,7 +74,7 @@ def _text_of_parts(value: Any, param: str) -> str:
         if not isinstance(text, str):
             raise _fail(f"'{p}.text' must be a string", f"{p}.text")
         texts.append(text)
-    return "".join(texts)
+    return joined(texts, "")
 
 
 def _string(item: Mapping[str, Any], name: str, param: str, *, required: bool = True) -> str:
@@ -233,8 +245,9 @@ _ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "
               "custom_tool_call_output": "ctco", "reasoning": "rs"}
 
 
-def input_items(raw: Any) -> list[dict[str, Any]]:
-    """The request's input as validated items (a string is one user message); each gets an id."""
+def input_items(raw: Any, images: ImageOptions | None = None) -> list[dict[str, Any]]:
+    """The request's input as validated items (a string is one user message); each gets an id.
+    User messages may carry input_image parts."""
     if isinstance(raw, str):
         raw = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": raw}]}]
     if not isinstance(raw, list):
@@ -255,7 +268,7 @@ def input_items(raw: Any) -> list[dict[str, Any]]:
             if role not in _ROLES:
                 raise _fail(f"'{p}.role' must be one of {sorted(_ROLES)}, got {role!r}", f"{p}.role")
             content = item.get("content")
-            _text_of_parts(content, f"{p}.content")
+            _text_of_parts(content, f"{p}.content", (images or ImageOptions()) if role == "user" else None)
             if isinstance(content, str):
                 part = "output_text" if role == "assistant" else "input_text"
                 out["content"] = [{"type": part, "text": content}]
@@ -296,7 +309,7 @@ def _output_text(value: Any) -> str:
 
 
 def to_messages(items: list[dict[str, Any]], instructions: str | None,
-                unavailable: list[str]) -> list[dict[str, Any]]:
+                unavailable: list[str], images: ImageOptions | None = None) -> list[dict[str, Any]]:
     """The conversation as chat messages. Consecutive user (or system) messages merge:
     templates that require alternating roles would refuse them."""
     messages: list[dict[str, Any]] = []
@@ -314,11 +327,13 @@ def to_messages(items: list[dict[str, Any]], instructions: str | None,
             messages.append(turn)
         return turn
 
-    for item in items:
+    for i, item in enumerate(items):
         kind = item["type"]
         if kind == "message":
-            text = _text_of_parts(item["content"], "input")
             role = item["role"]
+            # Images are named by their place in the conversation (earlier turns included).
+            text = _text_of_parts(item["content"], f"input[{i}].content",
+                                  (images or ImageOptions()) if role == "user" else None)
             if role == "assistant":
                 a = assistant()
                 if a.get("tool_calls"):
@@ -329,7 +344,7 @@ def to_messages(items: list[dict[str, Any]], instructions: str | None,
             role = "system" if role == "developer" else role
             last = messages[-1] if messages else None
             if last is not None and last["role"] == role and role in ("user", "system"):
-                last["content"] = f"{last['content']}\n\n{text}" if last["content"] else text
+                last["content"] = concatenated(last["content"], text, "\n\n")
             else:
                 messages.append({"role": role, "content": text})
         elif kind == "reasoning":
@@ -417,7 +432,7 @@ def _enable_thinking(body: Mapping[str, Any]) -> tuple[bool | None, dict[str, An
     return (False if effort == "none" else None), {"effort": effort, "summary": summary}
 
 
-def parse_request(body: Mapping[str, Any], store: ResponseStore) -> ResponsesRequest:
+def parse_request(body: Mapping[str, Any], store: ResponseStore, images: ImageOptions | None = None) -> ResponsesRequest:
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise _fail("'model' must be a string", "model")
@@ -439,7 +454,7 @@ def parse_request(body: Mapping[str, Any], store: ResponseStore) -> ResponsesReq
         earlier = previous.conversation
     if body.get("input") is None and previous_id is None:
         raise _fail("'input' is required", "input")
-    items = input_items(body.get("input") if body.get("input") is not None else [])
+    items = input_items(body.get("input") if body.get("input") is not None else [], images)
     tools = parse_tools(body.get("tools"))
     choice, offered = tool_choice(tools, body.get("tool_choice"))
     max_output_tokens = body.get("max_output_tokens")
@@ -485,7 +500,7 @@ def parse_request(body: Mapping[str, Any], store: ResponseStore) -> ResponsesReq
     }
     return ResponsesRequest(
         model=model,
-        messages=to_messages(conversation, instructions, tools.unavailable),
+        messages=to_messages(conversation, instructions, tools.unavailable, images),
         conversation=conversation,
         input=items,
         tools=offered,
