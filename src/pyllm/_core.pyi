@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['RenderedChat', 'ChatRequest', 'ChatTemplateError', 'ContextOverflowError', 'ENGINE_DEFAULTS', 'Embedder', 'EmbeddingRequest', 'Engine', 'EngineError', 'EngineOverloadedError', 'ImageInput', 'InvalidRequestError', 'Model', 'ModelLoadError', 'OutputProcessor', 'OutputSpec', 'Protocol', 'PyllmError', 'SamplingParams', 'StreamParser', 'SyntheticProducer', 'Task', 'add_rpc_servers', 'backend_failure', 'build_info', 'devices', 'log_level', 'openai_embeddings_body', 'output_processor', 'replay_processor', 'set_log_level', 'tokenize_array']
+__all__: list[str] = ['ChatRequest', 'ChatTemplateError', 'ContextOverflowError', 'ENGINE_DEFAULTS', 'Embedder', 'EmbeddingRequest', 'Engine', 'EngineError', 'EngineOverloadedError', 'ImageInput', 'InvalidRequestError', 'Model', 'ModelLoadError', 'OutputProcessor', 'OutputSpec', 'Protocol', 'PyllmError', 'RenderedChat', 'SamplingParams', 'StreamParser', 'Task', 'add_rpc_servers', 'backend_failure', 'build_info', 'devices', 'log_level', 'openai_embeddings_body', 'output_processor', 'replay_processor', 'set_log_level', 'tokenize_array']
 class PyllmError(RuntimeError):
     pass
 class ModelLoadError(PyllmError):
@@ -360,16 +360,13 @@ class Task:
     def id(self) -> int:
         ...
     @property
-    def n_prompt_tokens(self) -> int:
-        ...
-    @property
     def prepared(self) -> bool:
         ...
     @property
     def stop_sequence(self) -> str:
         ...
 class Engine:
-    def __init__(self, model: Model, n_parallel: typing.SupportsInt | typing.SupportsIndex = 4, n_ctx: typing.SupportsInt | typing.SupportsIndex = 0, n_batch: typing.SupportsInt | typing.SupportsIndex = 512, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, flash_attn: typing.SupportsInt | typing.SupportsIndex = -1, max_queued: typing.SupportsInt | typing.SupportsIndex = 64, kv_unified: bool = True, cache_ram_mib: typing.SupportsInt | typing.SupportsIndex = 8192, mmproj: str = '', image_max_pixels: typing.SupportsInt | typing.SupportsIndex = 0, mmproj_offload: bool = True) -> None:
+    def __init__(self, model: Model, n_parallel: typing.SupportsInt | typing.SupportsIndex = 4, n_ctx: typing.SupportsInt | typing.SupportsIndex = 0, n_batch: typing.SupportsInt | typing.SupportsIndex = 512, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, flash_attn: typing.SupportsInt | typing.SupportsIndex = -1, max_queued: typing.SupportsInt | typing.SupportsIndex = 64, kv_unified: bool = True, cache_ram_mib: typing.SupportsInt | typing.SupportsIndex = 8192, max_stall_ms: typing.SupportsInt | typing.SupportsIndex = 0, mmproj: str = '', image_max_pixels: typing.SupportsInt | typing.SupportsIndex = 0, mmproj_offload: bool = True) -> None:
         ...
     def count_tokens(self, request: ChatRequest) -> int:
         """
@@ -395,26 +392,6 @@ class Engine:
         """
         Whether image input is available (a multimodal projector was loaded).
         """
-    @property
-    def wakeup_fd(self) -> int:
-        ...
-class SyntheticProducer:
-    def __init__(self, n_tasks: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def drain(self) -> list:
-        ...
-    def join(self) -> None:
-        ...
-    def start(self, n_items: typing.SupportsInt | typing.SupportsIndex, payload_bytes: typing.SupportsInt | typing.SupportsIndex, interval_us: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-        ...
-    def watch(self, task: Task) -> None:
-        ...
-    @property
-    def producer_cpu_seconds(self) -> float:
-        ...
-    @property
-    def tasks(self) -> list[Task]:
-        ...
     @property
     def wakeup_fd(self) -> int:
         ...
@@ -467,15 +444,8 @@ class RenderedChat:
         ...
     def reference_parse(self, text: typing.Any, is_partial: bool) -> dict:
         ...
-    def time_server_reparse(self, pieces: collections.abc.Iterable) -> float:
-        ...
-    def time_stream_parser(self, pieces: collections.abc.Iterable, force_reference: bool = False) -> float:
-        ...
     @property
     def additional_stops(self) -> list[str]:
-        ...
-    @property
-    def format_name(self) -> str:
         ...
     @property
     def generation_prompt(self) -> str:
@@ -545,4 +515,4 @@ def tokenize_array(model: Model, text: str, add_special: bool, parse_special: bo
     """
     Model.tokenize as an int32 array that owns the native buffer.
     """
-ENGINE_DEFAULTS: dict = {'n_parallel': 4, 'n_ctx': 0, 'n_batch': 512, 'n_threads': 0, 'max_queued': 64, 'cache_ram_mib': 8192}
+ENGINE_DEFAULTS: dict = {'n_parallel': 4, 'n_ctx': 0, 'n_batch': 512, 'n_threads': 0, 'max_queued': 64, 'cache_ram_mib': 8192, 'max_stall_ms': 0}
