@@ -138,7 +138,7 @@ mtmd::bitmap_ptr Projector::decode(const ImageInput & image) const {
     const int64_t pixels = static_cast<int64_t>(nx) * ny;
     if (max_pixels_ > 0 && pixels > max_pixels_) {
         throw fail("the image is " + std::to_string(nx) + "x" + std::to_string(ny) + " pixels, more than the " +
-                   std::to_string(max_pixels_) + " this server accepts (--image-max-pixels)");
+                   std::to_string(max_pixels_) + " pixels this server accepts (--image-max-pixels)");
     }
     mtmd_helper_bitmap_wrapper decoded =
         mtmd_helper_bitmap_init_from_buf(ctx_.get(), bytes, image.data.size(), /*placeholder=*/false,
