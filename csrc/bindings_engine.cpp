@@ -109,7 +109,8 @@ void bind_engine(py::module_ & m) {
     py::class_<Engine, std::shared_ptr<Engine>>(m, "Engine")
         .def(py::init([](std::shared_ptr<pyllm::Model> model, int n_parallel, int n_ctx, int n_batch, int n_threads,
                          int flash_attn, int max_queued, bool kv_unified, int64_t cache_ram_mib,
-                         int max_stall_ms, std::string mmproj, int64_t image_max_pixels, bool mmproj_offload) {
+                         int max_stall_ms, std::string mmproj, int64_t image_max_pixels, bool mmproj_offload,
+                         std::string grammar) {
                  pyllm::EngineOptions o;
                  o.n_parallel = n_parallel;
                  o.n_ctx = n_ctx;
@@ -123,6 +124,7 @@ void bind_engine(py::module_ & m) {
                  o.mmproj = std::move(mmproj);
                  o.image_max_pixels = image_max_pixels;
                  o.mmproj_offload = mmproj_offload;
+                 o.grammar = std::move(grammar);
                  py::gil_scoped_release nogil;
                  return std::make_shared<Engine>(std::move(model), o);
              }),
@@ -132,7 +134,7 @@ void bind_engine(py::module_ & m) {
              py::arg("kv_unified") = defaults.kv_unified, py::arg("cache_ram_mib") = defaults.cache_ram_mib,
              py::arg("max_stall_ms") = defaults.max_stall_ms,
              py::arg("mmproj") = defaults.mmproj, py::arg("image_max_pixels") = defaults.image_max_pixels,
-             py::arg("mmproj_offload") = defaults.mmproj_offload)
+             py::arg("mmproj_offload") = defaults.mmproj_offload, py::arg("grammar") = defaults.grammar)
         .def(
             "submit",
             [](Engine & e, pyllm::ChatRequest request) {

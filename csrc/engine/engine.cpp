@@ -59,6 +59,21 @@ TokenProbs token_probs(llama_context * ctx, int32_t i_batch, llama_token sampled
     return TokenProbs{sampled, logits[sampled] - log_z, std::move(all)};
 }
 
+// A server grammar that does not parse is a start-up failure, not a 400 on every request.
+void check_server_grammar(const Model & model, const std::string & grammar) {
+    common_params_sampling params;
+    params.grammar = common_grammar(COMMON_GRAMMAR_TYPE_USER, grammar);
+    LogCapture log;  // the grammar parser says what is wrong only in the log
+    common_sampler * sampler = nullptr;
+    try {
+        sampler = common_sampler_init(model.get(), params);
+    } catch (const std::exception & e) {
+        throw InvalidRequestError(std::string("invalid server grammar: ") + e.what());
+    }
+    if (!sampler) throw InvalidRequestError("invalid server grammar: " + log.summary());
+    common_sampler_free(sampler);
+}
+
 }  // namespace
 
 Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options)
@@ -72,6 +87,7 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     if (options_.n_batch < 1) throw InvalidRequestError("n_batch must be at least 1");
     if (options_.max_queued < 0) throw InvalidRequestError("max_queued must not be negative");
     if (options_.ctx_checkpoints < 0) throw InvalidRequestError("ctx_checkpoints must not be negative");
+    if (!options_.grammar.empty()) check_server_grammar(*model_, options_.grammar);
 
     if (!options_.mmproj.empty()) {
         ProjectorOptions po;
@@ -113,7 +129,7 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
         [this](const std::shared_ptr<Task> & task, PreparedRequest p) {
             enqueue(task, std::move(p.prompt), std::move(p.params), std::move(p.processor));
         },
-        ready_, kPrepareThreads);
+        ready_, kPrepareThreads, options_.grammar);
 }
 
 Engine::~Engine() {

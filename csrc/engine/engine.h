@@ -53,6 +53,9 @@ struct EngineOptions {
     std::string mmproj;
     int64_t image_max_pixels = 0;  // width x height an input image may have; 0: no limit
     bool mmproj_offload = true;    // the projector on the offload device when there is one
+    // GBNF for every request that brings no grammar, JSON schema or forced tool call of its
+    // own (llama-server's --grammar-file); it replaces tool_choice auto's lazy tool grammar.
+    std::string grammar;
 };
 
 struct EngineStats {

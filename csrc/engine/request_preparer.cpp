@@ -31,17 +31,31 @@ MultimodalPrompt chat_prompt(const Model & model, const Projector * projector, c
 
 }  // namespace
 
-PreparedRequest prepare_request(const Model & model, const Projector * projector, const ChatRequest & request) {
+PreparedRequest prepare_request(const Model & model, const Projector * projector, const ChatRequest & request,
+                                const std::string & default_grammar) {
     PreparedRequest p;
     p.params = task_params(model, request.sampling);
+    const bool own_constraint =
+        !request.sampling.grammar.empty() || !request.sampling.json_schema.empty() || !request.json_schema.empty();
+    const bool server_grammar = !default_grammar.empty() && !own_constraint;
     if (request.is_chat()) {
         parse::RenderedChat format;
         MultimodalPrompt prompt = chat_prompt(model, projector, request, format);
         p.prompt = std::move(prompt.tokens);
         p.params.images = std::move(prompt.images);
+        if (server_grammar && !format.tool_call_required) {
+            // The server's grammar decides what the model may write, tool calls included (a
+            // grammar can spell one in the template's syntax; the parser reads it as usual):
+            // it takes the place of the lazy tool-call grammar of tool_choice auto.
+            format.params.grammar.clear();
+            format.params.grammar_lazy = false;
+            format.params.grammar_triggers.clear();
+            p.params.sampling.grammar = common_grammar(COMMON_GRAMMAR_TYPE_USER, default_grammar);
+        }
         apply_chat_format(model, format, p.params);
         p.processor = protocol::make_output_processor(request.output, &format, request.sampling.stop);
     } else {
+        if (server_grammar) p.params.sampling.grammar = common_grammar(COMMON_GRAMMAR_TYPE_USER, default_grammar);
         p.prompt = request.prompt_text.empty() ? request.prompt_tokens
                                                : model.tokenize(request.prompt_text, /*add_special=*/true,
                                                                 /*parse_special=*/true);
@@ -60,8 +74,12 @@ int count_prompt_tokens(const Model & model, const Projector * projector, const 
 }
 
 RequestPreparer::RequestPreparer(std::shared_ptr<const Model> model, std::shared_ptr<const Projector> projector,
-                                 Enqueue enqueue, ReadyQueue & ready, int n_threads)
-    : model_(std::move(model)), projector_(std::move(projector)), enqueue_(std::move(enqueue)), ready_(ready) {
+                                 Enqueue enqueue, ReadyQueue & ready, int n_threads, std::string default_grammar)
+    : model_(std::move(model)),
+      projector_(std::move(projector)),
+      enqueue_(std::move(enqueue)),
+      ready_(ready),
+      default_grammar_(std::move(default_grammar)) {
     for (int i = 0; i < n_threads; ++i) workers_.emplace_back([this] { run(); });
 }
 
@@ -112,7 +130,7 @@ void RequestPreparer::prepare(const std::shared_ptr<Task> & task, const ChatRequ
     try {
         // A client that left while the request waited here costs no rendering.
         if (task->cancel_requested()) throw InvalidRequestError("cancelled before it was prepared");
-        enqueue_(task, prepare_request(*model_, projector_.get(), request));
+        enqueue_(task, prepare_request(*model_, projector_.get(), request, default_grammar_));
         ready_.notify(task, true);  // prepared: the consumer learns it, output or not
     } catch (...) {
         ready_.notify(task, task->fail_preparation(std::current_exception()));

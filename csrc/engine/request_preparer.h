@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -33,8 +34,10 @@ struct PreparedRequest {
 // Renders, tokenizes and builds everything one request needs; `projector` (null without
 // --mmproj) tokenizes a conversation's images. Throws ChatTemplateError or
 // InvalidRequestError for a request the template, the grammar machinery or the image checks
-// refuse.
-PreparedRequest prepare_request(const Model & model, const Projector * projector, const ChatRequest & request);
+// refuse. `default_grammar` (the server's --grammar-file; empty: none) constrains a request
+// that brings no grammar, JSON schema or forced tool call of its own.
+PreparedRequest prepare_request(const Model & model, const Projector * projector, const ChatRequest & request,
+                                const std::string & default_grammar = {});
 
 // The prompt's token count as prepare_request would submit it (count_tokens), images included.
 int count_prompt_tokens(const Model & model, const Projector * projector, const ChatRequest & request);
@@ -46,7 +49,7 @@ public:
     using Enqueue = std::function<void(const std::shared_ptr<Task> &, PreparedRequest)>;
 
     RequestPreparer(std::shared_ptr<const Model> model, std::shared_ptr<const Projector> projector, Enqueue enqueue,
-                    ReadyQueue & ready, int n_threads);
+                    ReadyQueue & ready, int n_threads, std::string default_grammar);
     ~RequestPreparer();
     RequestPreparer(const RequestPreparer &) = delete;
     RequestPreparer & operator=(const RequestPreparer &) = delete;
@@ -63,6 +66,7 @@ private:
     std::shared_ptr<const Projector> projector_;
     Enqueue enqueue_;
     ReadyQueue & ready_;
+    const std::string default_grammar_;
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::pair<std::shared_ptr<Task>, ChatRequest>> queue_;

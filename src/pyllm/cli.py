@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pyllm import _core
@@ -89,6 +90,13 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as e:
         print(f"pyllm: {e}", file=sys.stderr)
         return 2
+    grammar = args.grammar
+    if args.grammar_file:
+        try:
+            grammar = Path(args.grammar_file).read_text(encoding="utf-8")
+        except OSError as e:
+            print(f"pyllm: --grammar-file: {e}", file=sys.stderr)
+            return 2
     if args.host not in ("127.0.0.1", "localhost", "::1") and not api_keys:
         logging.getLogger("pyllm.server").warning(
             "listening on %s (not loopback) without --api-key: anyone who can reach it can use it", args.host)
@@ -97,7 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
         n_threads=args.threads, n_batch=args.batch_size, device_options=_device_options(args),
         chat_template_file=args.chat_template_file, reasoning=args.reasoning,
         reasoning_field=args.reasoning_field, reasoning_format=args.reasoning_format,
-        n_predict=args.n_predict, max_queued=args.max_queued, cache_ram_mib=args.cache_ram,
+        n_predict=args.n_predict, grammar=grammar, max_queued=args.max_queued, cache_ram_mib=args.cache_ram,
         max_stall_ms=args.max_stall,
         rpc=args.rpc or [], api_keys=api_keys,
         max_body_bytes=args.max_body_size, request_timeout=args.request_timeout, metrics=args.metrics,
@@ -114,7 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as e:  # e.g. --rpc on a build without RPC, -ngl without a GPU: never serve on the CPU instead
         print(f"pyllm: {e}", file=sys.stderr)
         return 2
-    except _core.ModelLoadError as e:  # a missing or refused -m / --mmproj file
+    except (_core.ModelLoadError, _core.InvalidRequestError) as e:  # a refused -m / --mmproj file, a bad --grammar
         print(f"pyllm: {e}", file=sys.stderr)
         return 2
     return 0
@@ -186,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--reasoning-format", choices=["auto", "deepseek", "none"], default="auto",
                      help="none: leave reasoning (tags included) in the content; auto/deepseek: split it out")
     srv.add_argument("-n", "--n-predict", type=int, default=-1, help="server-side cap on generated tokens (-1: none)")
+    constraint = srv.add_mutually_exclusive_group()
+    constraint.add_argument("--grammar", metavar="GBNF",
+                            help="constrain every request that brings no grammar, JSON schema or forced tool call of "
+                                 "its own with this GBNF grammar (it then also decides whether tool calls can come)")
+    constraint.add_argument("--grammar-file", metavar="FILE", help="--grammar, read from a file")
     srv.add_argument("--max-queued", type=int, default=64, help="requests waiting for a slot before 429/529")
     srv.add_argument("--cache-ram", type=int, metavar="MIB",
                      help="host memory for idle slots' KV cache (MiB; -1: no limit; 0: idle slots stay in the context; "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import threading
 import time
@@ -270,6 +269,12 @@ class Engine:
     through llama.cpp's mtmd library: chat messages can then carry images.
     ``image_max_pixels`` bounds an input image's width x height (0: no limit);
     ``mmproj_offload=False`` keeps the projector on the CPU.
+
+    ``grammar`` (GBNF, llama-server's ``--grammar``) constrains every request that brings no
+    grammar, JSON schema or forced tool call of its own; for such a request it also takes the
+    place of the lazy tool-call grammar of ``tool_choice`` auto (a grammar can spell a tool call
+    in the template's syntax, which is then parsed as usual). A grammar that does not parse
+    raises :class:`pyllm.InvalidRequestError` here.
     """
 
     def __init__(
@@ -287,12 +292,13 @@ class Engine:
         mmproj: str | os.PathLike[str] | None = None,
         image_max_pixels: int | None = None,
         mmproj_offload: bool | None = None,
+        grammar: str | None = None,
     ) -> None:
         self.model = model
         options = {"n_parallel": n_parallel, "n_ctx": n_ctx, "n_batch": n_batch, "n_threads": n_threads,
                    "max_queued": max_queued, "cache_ram_mib": cache_ram_mib, "max_stall_ms": max_stall_ms,
                    "mmproj": None if mmproj is None else os.fspath(mmproj), "image_max_pixels": image_max_pixels,
-                   "mmproj_offload": mmproj_offload}
+                   "mmproj_offload": mmproj_offload, "grammar": grammar}
         self._native = _core.Engine(
             model._native,
             flash_attn=-1 if flash_attn is None else int(flash_attn),

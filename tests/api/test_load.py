@@ -23,15 +23,18 @@ def loaded(start_server):
     return start_server("-np", "8", "-c", "2048", "--max-queued", str(2 * N_CLIENTS), "--metrics")
 
 
-@pytest.mark.xfail(strict=False, reason="known, open: the server's anonymous memory grows over this load (session 5: "
-                   "248 -> 732 -> 699 -> 868 MiB over three 300-request rounds; the same with MALLOC_ARENA_MAX=2, so not "
-                   "malloc arenas; file-backed RSS stays flat; the prompt cache is not yet ruled out)")
+@pytest.mark.xfail(strict=False, reason="known, open: resident memory after a burst is a bounded sawtooth, not a "
+                   "steady rise (session 6: 613, 748, 866, 682, 769, 790 MiB after six rounds of 100 requests with "
+                   "32 clients; in-process engine runs stay flat): the growth sits in glibc's 64 MiB thread arenas, "
+                   "the prompt cache holds 0 bytes, and malloc_trim at idle did not flatten it; a one-round "
+                   "comparison against the warmed-up figure cannot tell that from a leak")
 def test_concurrent_streams_with_disconnects_complete_free_slots_and_keep_memory(loaded):
     warm = asyncio.run(run_load(loaded.base_url, n_requests=2 * N_CLIENTS, n_clients=N_CLIENTS,
                                 max_tokens=MAX_TOKENS, seed=1))
     assert not warm.failures, "\n\n".join(warm.failures[:5])
     wait_idle(loaded.base_url)
     rss_warm = rss_kib(loaded.proc.pid)
+    cache_warm = loaded.metric("pyllm_prompt_cache_bytes")
 
     started = time.monotonic()
     report = asyncio.run(run_load(loaded.base_url, n_requests=N_REQUESTS, n_clients=N_CLIENTS,
@@ -44,6 +47,10 @@ def test_concurrent_streams_with_disconnects_complete_free_slots_and_keep_memory
     health = wait_idle(loaded.base_url)
     assert health["slots_idle"] == 8
     rss_after = rss_kib(loaded.proc.pid)
-    assert rss_after <= rss_warm * 1.10, f"RSS grew from {rss_warm} KiB to {rss_after} KiB"
+    # Idle slots' prompts kept in host memory (--cache-ram, bounded) are memory in use by
+    # design: what grows beyond them is a leak.
+    cache_grew = int(loaded.metric("pyllm_prompt_cache_bytes") - cache_warm) // 1024
+    assert rss_after <= rss_warm * 1.10 + cache_grew, \
+        f"RSS grew from {rss_warm} KiB to {rss_after} KiB, the prompt cache by {cache_grew} KiB"
     print(f"\n{N_REQUESTS} requests in {elapsed:.1f} s ({report.cancelled} abandoned); "
-          f"RSS {rss_warm} -> {rss_after} KiB")
+          f"RSS {rss_warm} -> {rss_after} KiB, prompt cache +{cache_grew} KiB")

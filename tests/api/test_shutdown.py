@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from .anthropic.conftest import validate_stream
-from .conftest import RunningServer
+from ..serving import PyllmServer
 
 ENDLESS = 'root ::= [a-z ] root'  # never complete: generation runs until max_tokens
 
@@ -19,7 +19,7 @@ ENDLESS = 'root ::= [a-z ] root'  # never complete: generation runs until max_to
 class Stream(threading.Thread):
     """One streamed request read to its end on a thread; ``started`` once content arrived."""
 
-    def __init__(self, server: RunningServer, api: str, max_tokens: int, grammar: str | None) -> None:
+    def __init__(self, server: PyllmServer, api: str, max_tokens: int, grammar: str | None) -> None:
         super().__init__(daemon=True)
         self.api = api
         self.url = server.base_url + ("/v1/messages" if api == "anthropic" else "/v1/chat/completions")
@@ -48,7 +48,7 @@ class Stream(threading.Thread):
         return [line[6:] for line in self.text.splitlines() if line.startswith("data: ")]
 
 
-def run_streams(server: RunningServer, apis: list[str], max_tokens: int, grammar: str | None,
+def run_streams(server: PyllmServer, apis: list[str], max_tokens: int, grammar: str | None,
                 sig: int = signal.SIGTERM) -> tuple[list[Stream], int, float]:
     """Start the streams, signal the server once all have content; the streams, the exit
     status and when the server exited (time.monotonic())."""
@@ -69,7 +69,7 @@ def run_streams(server: RunningServer, apis: list[str], max_tokens: int, grammar
 
 @pytest.mark.parametrize("api", ["openai", "anthropic"])
 def test_sigterm_ends_running_streams_with_an_error_event_and_exits_0(api):
-    server = RunningServer(["-np", "4", "-c", "8192", "--shutdown-grace", "0.5"])
+    server = PyllmServer(["-np", "4", "-c", "8192", "--shutdown-grace", "0.5"])
     try:
         streams, code, _ = run_streams(server, [api] * 4, max_tokens=2000, grammar=ENDLESS)
         assert code == 0, server.output()
@@ -88,7 +88,7 @@ def test_sigterm_ends_running_streams_with_an_error_event_and_exits_0(api):
 
 
 def test_sigint_lets_streams_that_end_within_the_grace_period_finish():
-    server = RunningServer(["-np", "4", "-c", "8192", "--shutdown-grace", "120"])
+    server = PyllmServer(["-np", "4", "-c", "8192", "--shutdown-grace", "120"])
     try:
         streams, code, exited = run_streams(server, ["openai", "anthropic"] * 2, max_tokens=16,
                                             grammar=ENDLESS, sig=signal.SIGINT)

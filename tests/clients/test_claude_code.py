@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ANSWER_CAP
+from .conftest import ANSWER_GRAMMAR
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def served_messages(log: str) -> list[dict[str, str]]:
 
 def test_claude_code_turn_in_a_context_smaller_than_prompt_plus_max_tokens_then_a_cached_second_turn(
         serve, claude_exe: Path, client_home: Path, client_env):
-    server = serve("-np", "1", "-c", str(SLOT_CONTEXT), *ANSWER_CAP)
+    server = serve("-np", "1", "-c", str(SLOT_CONTEXT), *ANSWER_GRAMMAR)
     env = client_env(ANTHROPIC_BASE_URL=server.base_url, ANTHROPIC_AUTH_TOKEN="local")
     first = claude(claude_exe, client_home, env, "Say hello.")
     prompt = first["usage"]["input_tokens"] + first["usage"]["cache_read_input_tokens"]
@@ -59,7 +59,7 @@ def test_claude_code_turn_in_a_context_smaller_than_prompt_plus_max_tokens_then_
 
 
 def test_pyllm_launch_claude_reuses_the_running_server(serve, claude_exe: Path, client_home: Path, client_env):
-    server = serve("-np", "1", "-c", str(SLOT_CONTEXT), *ANSWER_CAP)
+    server = serve("-np", "1", "-c", str(SLOT_CONTEXT), *ANSWER_GRAMMAR)
     env = client_env()
     env["PATH"] = f"{claude_exe.parent}{os.pathsep}{env['PATH']}"
     r = subprocess.run(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ANSWER_CAP
+from .conftest import ANSWER_GRAMMAR
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def codex_exec(exe: Path, home: Path, env: dict[str, str], *args: str) -> list[d
 def test_codex_exec_turn_then_a_resumed_turn_from_the_prompt_cache(serve, codex_exe: Path, client_home: Path,
                                                                     client_env):
     # Codex's first request is about 10k tokens (instructions, tools, environment).
-    server = serve("-np", "1", "-c", "16384", *ANSWER_CAP)
+    server = serve("-np", "1", "-c", "16384", *ANSWER_GRAMMAR)
     codex_home = client_home / ".codex"
     codex_home.mkdir()
     (codex_home / "config.toml").write_text(

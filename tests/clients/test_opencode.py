@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ANSWER_CAP
+from .conftest import ANSWER_GRAMMAR
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def launch_opencode(port: int, home: Path, env: dict[str, str], *args: str) -> l
 
 def test_opencode_turn_then_a_second_turn_from_the_prompt_cache(serve, opencode_exe: Path, client_home: Path,
                                                                 client_env):
-    server = serve("-np", "1", "-c", "40000", *ANSWER_CAP)
+    server = serve("-np", "1", "-c", "40000", *ANSWER_GRAMMAR)
     env = client_env()
     env["PATH"] = f"{opencode_exe.parent}{os.pathsep}{env['PATH']}"
     first = launch_opencode(server.port, client_home, env, "Say hello.")

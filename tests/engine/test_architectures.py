@@ -6,7 +6,6 @@ tokens the released models emit."""
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest

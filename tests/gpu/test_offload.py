@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 
 import anthropic
-import httpx
 import openai
 import pytest
 
 import pyllm
+
+from ..serving import PyllmServer
 
 pytestmark = pytest.mark.gpu
 
@@ -76,36 +72,15 @@ def test_cancellation_frees_the_slot(engine: pyllm.Engine):
     assert engine.generate("Hello", max_tokens=4, temperature=0).result.usage.completion_tokens > 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gpu_server(ngl: int) -> Iterator[tuple[str, str]]:
     """`pyllm serve -ngl N` with llama.cpp's info log, which says where the KV cache is."""
-    port = _free_port()
-    exe = shutil.which("pyllm")
-    cmd = [exe] if exe else [sys.executable, "-m", "pyllm"]
-    with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen([*cmd, "serve", "--port", str(port), "-ngl", str(ngl), "-np", "2", "-c", "4096"],
-                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYLLM_LOG_LEVEL": "info"})
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 300
-            while True:
-                assert proc.poll() is None and time.monotonic() < deadline, "pyllm serve did not start"
-                try:
-                    if httpx.get(base + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            log.seek(0)
-            yield base, log.read()
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    server = PyllmServer(["-ngl", str(ngl), "-np", "2", "-c", "4096"], env={"PYLLM_LOG_LEVEL": "info"},
+                         ready_timeout=300)
+    try:
+        yield server.base_url, server.output()
+    finally:
+        server.stop()
 
 
 def test_the_server_keeps_the_kv_cache_on_the_device(gpu_server):

@@ -9,26 +9,18 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from ..serving import PyllmServer, free_port
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cache_dir(llama_cpp_dir: Path) -> Path:
@@ -84,45 +76,6 @@ class RpcWorker:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
-
-
-class PyllmServer:
-    """`pyllm serve` as its own process; its log goes to a file (never a pipe that fills)."""
-
-    def __init__(self, args: list[str]) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        exe = shutil.which("pyllm")
-        cmd = [exe] if exe else [sys.executable, "-m", "pyllm"]
-        self.log = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen([*cmd, "serve", "--port", str(self.port), *args],
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYLLM_LOG_LEVEL": "error", "PYLLM_HTTP_LOG_LEVEL": "warning"})
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"pyllm serve exited {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(self.base_url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"pyllm serve did not become healthy in 120 s:\n{self.output()}")
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 class Cluster:

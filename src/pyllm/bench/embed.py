@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime
+import os
 import shlex
 import statistics
 import sys
@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 
 import pyllm
-from pyllm.bench.http import TOOLS, Server, free_port, pyllm_serve_command
+from pyllm.bench.http import Server, add_llama_server_argument, llama_server_or_none, pyllm_serve_command, running
 
 PYLLM, LLAMA = "pyllm", "llama-server"
 
@@ -120,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-m", "--model", type=Path, default=None, help="GGUF (default: the packaged model)")
     parser.add_argument("-t", "--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--llama-server", type=Path, default=TOOLS / "llama-server",
-                        help="llama-server binary (default: build/llama-tools/bin/llama-server)")
+    add_llama_server_argument(parser)
     parser.add_argument("--llama-parallel", type=int, default=16, help="llama-server slots (-np): inputs per decode")
     parser.add_argument("--repeats", type=int, default=3, help="samples per server and scenario")
     parser.add_argument("--seconds", type=float, default=2.0, help="least duration of one sample")
@@ -130,21 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model = (args.model or pyllm.default_model_path()).resolve()
-    llama_server: Path | None = args.llama_server
-    if not llama_server.exists():
-        print(f"{llama_server} not found: running pyllm alone (build llama-server with "
-              f"bash bench/build_llama_tools.sh for the comparison)", file=sys.stderr)
-        llama_server = None
+    llama_server = llama_server_or_none(args.llama_server)
     scenarios = [(f"1 request x {n} inputs", n, 1) for n in (int(s) for s in args.sizes.split(","))]
     if args.concurrent:
         scenarios.append((f"{args.concurrent} concurrent requests x 1 input", 1, args.concurrent))
     cmds = commands(model, llama_server, args.threads, args.llama_parallel)
     load_start = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    with contextlib.ExitStack() as stack:
-        targets = []
-        for name, cmd in cmds.items():  # one after the other: model loads do not overlap
-            port = free_port()
-            targets.append(stack.enter_context(Server(name, [*cmd, "--port", str(port)], port)))
+    with running(cmds) as targets:
         results, similarity = asyncio.run(run(targets, scenarios, args.repeats, args.seconds))
     info = {
         "command": shlex.join(["python", "-m", "pyllm.bench", "embed", *(argv if argv is not None else sys.argv[1:])]),

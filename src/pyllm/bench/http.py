@@ -3,6 +3,8 @@ used, and streaming clients for the OpenAI and Anthropic endpoints that timestam
 text piece on arrival (client-side measurement, the way a user sees it)."""
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
 import socket
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +108,38 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+def add_llama_server_argument(parser: argparse.ArgumentParser,
+                              help_text: str = "llama-server binary (default: build/llama-tools/bin/llama-server)") -> None:
+    parser.add_argument("--llama-server", type=Path, default=TOOLS / "llama-server", help=help_text)
+
+
+def llama_server_or_none(path: Path) -> Path | None:
+    """``path`` when that llama-server is built; else None, and stderr says pyllm runs alone."""
+    if path.exists():
+        return path
+    print(f"{path} not found: running pyllm alone (build llama-server with "
+          f"bash bench/build_llama_tools.sh for the comparison)", file=sys.stderr)
+    return None
+
+
+@contextlib.contextmanager
+def running(commands: dict[str, list[str]]) -> Iterator[list[Server]]:
+    """Every server started (one after the other, so model loads do not overlap), healthy,
+    stopped after; a failure inside prints the end of each server's log."""
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for name, cmd in commands.items():
+            port = free_port()
+            servers.append(stack.enter_context(Server(name, [*cmd, "--port", str(port)], port)))
+        try:
+            yield servers
+        except BaseException:
+            for s in servers:
+                state = "running" if s.proc and s.proc.poll() is None else f"exited {s.proc and s.proc.returncode}"
+                print(f"--- {s.name} ({state}), end of its log:\n{s.output()[-3000:]}", file=sys.stderr)
+            raise
 
 
 @dataclass

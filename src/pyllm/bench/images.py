@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import datetime
 import json
 import os
@@ -37,11 +36,9 @@ from pathlib import Path
 import httpx
 
 import pyllm
-from pyllm.bench.http import Server, Stream, free_port, pyllm_serve_command
+from pyllm.bench.http import Server, Stream, add_llama_server_argument, llama_server_or_none, pyllm_serve_command, running
 
 PYLLM, LLAMA = "pyllm", "llama-server"
-REPO = Path(__file__).resolve().parents[3]
-TOOLS = Path(os.environ.get("PYLLM_LLAMA_TOOLS", REPO / "build/llama-tools/bin"))
 
 
 def png(side: int, seed: int) -> bytes:
@@ -171,33 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mmproj", type=Path, required=True, help="multimodal projector GGUF for the model")
     parser.add_argument("-m", "--model", type=Path, default=None, help="GGUF (default: the packaged model)")
     parser.add_argument("-t", "--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--llama-server", type=Path, default=TOOLS / "llama-server",
-                        help="llama-server binary (default: build/llama-tools/bin/llama-server)")
+    add_llama_server_argument(parser)
     parser.add_argument("--repeats", type=int, default=3, help="samples per server and scenario")
     parser.add_argument("--side", type=int, default=256, help="the test pictures' width and height")
     args = parser.parse_args(argv)
 
     model = (args.model or pyllm.default_model_path()).resolve()
-    llama_server: Path | None = args.llama_server
-    if not llama_server.exists():
-        print(f"{llama_server} not found: running pyllm alone (build llama-server with "
-              f"bash bench/build_llama_tools.sh for the comparison)", file=sys.stderr)
-        llama_server = None
+    llama_server = llama_server_or_none(args.llama_server)
     cmds = commands(model, args.mmproj.resolve(), llama_server, args.threads)
     load_start = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     started = time.monotonic()
-    with contextlib.ExitStack() as stack:
-        targets = []
-        for name, cmd in cmds.items():  # one after the other: model loads do not overlap
-            port = free_port()
-            targets.append(stack.enter_context(Server(name, [*cmd, "--port", str(port)], port)))
-        try:
-            results, counts = asyncio.run(run(targets, args.repeats, args.side))
-        except httpx.HTTPError:
-            for t in targets:
-                print(f"--- {t.name} (exit code {t.proc.poll() if t.proc else None}):\n{t.output()[-3000:]}",
-                      file=sys.stderr)
-            raise
+    with running(cmds) as targets:
+        results, counts = asyncio.run(run(targets, args.repeats, args.side))
     info = {
         "command": shlex.join(["python", "-m", "pyllm.bench", "images", *(argv if argv is not None else sys.argv[1:])]),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -32,7 +32,7 @@ import httpx
 
 import pyllm
 from pyllm.bench import bridge
-from pyllm.bench.http import TOOLS, Server, free_port, pyllm_serve_command
+from pyllm.bench.http import Server, add_llama_server_argument, free_port, pyllm_serve_command
 
 
 def thread_cpu_seconds(pid: int, tid: int) -> float:
@@ -263,8 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefill-prompt", type=int, default=8000,
                         help="prompt tokens of the prefill-under-load figure (0: skip it)")
     parser.add_argument("--prefill-repeats", type=int, default=2)
-    parser.add_argument("--llama-server", type=Path, default=TOOLS / "llama-server",
-                        help="llama-server for the prefill baseline (skipped when missing)")
+    add_llama_server_argument(parser, "llama-server for the prefill baseline (skipped when missing)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 

@@ -16,13 +16,12 @@ import argparse
 import asyncio
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 import pyllm
-from pyllm.bench.http import TOOLS, Server, free_port, pyllm_serve_command
+from pyllm.bench.http import Server, add_llama_server_argument, free_port, pyllm_serve_command
 from pyllm.bench.loop import _long_messages
 
 
@@ -97,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt", type=int, default=8000, help="tokens of the long prompt")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("-t", "--threads", type=int, default=2)
-    parser.add_argument("--llama-server", type=Path, default=TOOLS / "llama-server",
-                        help="llama-server for the baseline (skipped when missing)")
+    add_llama_server_argument(parser, "llama-server for the baseline (skipped when missing)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 

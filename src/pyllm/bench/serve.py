@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -36,7 +36,7 @@ import sys
 import tempfile
 import textwrap
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,8 @@ from typing import Any
 import httpx
 
 import pyllm
-from pyllm.bench.http import REPO, TOOLS, Server, Stream, free_port, pyllm_serve_command, quantile, stream_anthropic, stream_openai
+from pyllm.bench.http import (REPO, Server, Stream, add_llama_server_argument, llama_server_or_none, pyllm_serve_command,
+                              quantile, running, stream_anthropic, stream_openai)
 
 PYLLM, LLAMA = "pyllm", "llama-server"
 BILLING_HEADER = "x-anthropic-billing-header: cc_version=2.0.14.{}; cc_entrypoint=cli; cch={};"
@@ -342,23 +343,6 @@ class Bench:
 
 # -- servers and checks ----------------------------------------------------------------------
 
-@contextlib.contextmanager
-def running(commands: dict[str, list[str]]) -> Iterator[Targets]:
-    """Every server started (one after the other, so model loads do not overlap), healthy, stopped after."""
-    with contextlib.ExitStack() as stack:
-        servers = []
-        for name, cmd in commands.items():
-            port = free_port()
-            servers.append(stack.enter_context(Server(name, [*cmd, "--port", str(port)], port)))
-        try:
-            yield servers
-        except BaseException:
-            for s in servers:
-                state = "running" if s.proc and s.proc.poll() is None else f"exited {s.proc and s.proc.returncode}"
-                print(f"--- {s.name} ({state}), end of its log:\n{s.output()[-3000:]}", file=sys.stderr)
-            raise
-
-
 def gpu_problem(llama_server: Path | None) -> str | None:
     """Why a GPU run cannot happen here, or None."""
     backends = [b for b in pyllm.build_info()["backends"] if b != "CPU"]
@@ -527,8 +511,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-m", "--model", type=Path, default=None, help="GGUF (default: the packaged model)")
     parser.add_argument("-t", "--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--llama-server", type=Path, default=TOOLS / "llama-server",
-                        help="llama-server binary (default: build/llama-tools/bin/llama-server)")
+    add_llama_server_argument(parser)
     parser.add_argument("--quick", action="store_true", help="tiny settings: a smoke run of every scenario")
     parser.add_argument("--repeats", type=int, help="samples per server and scenario")
     parser.add_argument("--short-samples", type=int, help="samples per server of the short-prompt TTFT")
@@ -551,14 +534,16 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name) is not None:
             setattr(settings, name, getattr(args, name))
     model = (args.model or pyllm.default_model_path()).resolve()
-    llama_server: Path | None = args.llama_server
-    if not llama_server.exists():
-        print(f"{llama_server} not found: running pyllm alone (build llama-server with "
-              f"bash bench/build_llama_tools.sh for the comparison)", file=sys.stderr)
-        llama_server = None
+    llama_server = llama_server_or_none(args.llama_server)
     if args.gpu and (problem := gpu_problem(llama_server)):
         print(f"GPU mode skipped: {problem}", file=sys.stderr)
         return 0
+
+    chart_path = args.chart or (REPO / "bench" / "serve_bench.png" if args.write_docs else None)
+    if chart_path is not None and importlib.util.find_spec("matplotlib") is None:
+        # Found out before the run, not after half an hour of it.
+        print("the chart needs matplotlib: pip install 'pyllm[bench]'", file=sys.stderr)
+        return 2
 
     texts = Texts(model)
     n_parallel = max(settings.streams)
@@ -580,7 +565,6 @@ def main(argv: list[str] | None = None) -> int:
               + "; ".join(f"{n}: {t[:60]!r}" for n, t in first.items()))
     if len(first) < 2:
         greedy = ""
-    chart_path = args.chart or (REPO / "bench" / "serve_bench.png" if args.write_docs else None)
     info = {
         "command": shlex.join(["python", "-m", "pyllm.bench", "serve", *(argv if argv is not None else sys.argv[1:])]),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

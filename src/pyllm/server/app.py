@@ -51,6 +51,7 @@ class ServerConfig:
     reasoning_field: str = "reasoning_content"  # or "reasoning" (vLLM / Ollama / OpenRouter)
     reasoning_format: str = "auto"    # none: reasoning stays in the content, tags and all
     n_predict: int = -1               # server-side cap on generated tokens; -1: none
+    grammar: str | None = None        # GBNF for requests without a constraint of their own (--grammar-file)
     max_queued: int = 64
     cache_ram_mib: int | None = None  # host memory for idle slots' KV; 0: they stay in the context; None: the engine's default
     max_stall_ms: int | None = None   # a running stream's longest wait during another prefill; None: the engine's default
@@ -100,6 +101,7 @@ class ServerState:
             mmproj=config.mmproj,
             image_max_pixels=config.image_max_pixels,
             mmproj_offload=config.mmproj_offload,
+            grammar=config.grammar,
         )
         if config.mmproj:
             log.info("loaded the multimodal projector %s: image input is on", config.mmproj)

@@ -85,6 +85,26 @@ def _sample(name: str, kind: str, help_text: str, value: float) -> Iterable[str]
     yield f"{name} {_number(value)}"
 
 
+# The engine's own figures (Engine.stats()): name, type, help, stats key.
+_ENGINE_SAMPLES = (
+    ("pyllm_slots_busy", "gauge", "Slots generating now.", "busy_slots"),
+    ("pyllm_slots_total", "gauge", "Slots (requests decoded together).", "n_slots"),
+    ("pyllm_queue_depth", "gauge", "Requests waiting for a slot.", "queued"),
+    ("pyllm_decode_calls_total", "counter", "llama_decode calls so far.", "decode_calls"),
+    ("pyllm_prompt_cache_prompts", "gauge", "Idle slots' prompts whose KV is held in host memory (--cache-ram).",
+     "saved_prompts"),
+    ("pyllm_prompt_cache_bytes", "gauge", "Host memory those prompts hold, their checkpoints included.",
+     "saved_bytes"),
+    ("pyllm_context_checkpoints", "gauge",
+     "Context checkpoints (recurrent and hybrid models), in slots and in saved prompts.", "checkpoints"),
+    ("pyllm_context_checkpoint_bytes", "gauge", "Host memory the checkpoints hold.", "checkpoint_bytes"),
+    ("pyllm_context_checkpoint_restores_total", "counter", "Prompts resumed from a context checkpoint.",
+     "checkpoint_restores"),
+    ("pyllm_context_checkpoint_restore_failures_total", "counter",
+     "Checkpoint restores llama.cpp refused (the prompt was decoded again).", "checkpoint_restore_failures"),
+)
+
+
 class Metrics:
     """What ``GET /metrics`` reports."""
 
@@ -133,10 +153,6 @@ class Metrics:
                                  "Embedding requests queued or being decoded.", embedder_stats["queued"]))
             lines.extend(_sample("pyllm_embedding_decode_calls_total", "counter",
                                  "llama_decode calls of the embedder so far.", embedder_stats["decode_calls"]))
-        lines.extend(_sample("pyllm_slots_busy", "gauge", "Slots generating now.", engine_stats["busy_slots"]))
-        lines.extend(_sample("pyllm_slots_total", "gauge", "Slots (requests decoded together).",
-                             engine_stats["n_slots"]))
-        lines.extend(_sample("pyllm_queue_depth", "gauge", "Requests waiting for a slot.", engine_stats["queued"]))
-        lines.extend(_sample("pyllm_decode_calls_total", "counter", "llama_decode calls so far.",
-                             engine_stats["decode_calls"]))
+        for name, kind, help_text, key in _ENGINE_SAMPLES:
+            lines.extend(_sample(name, kind, help_text, engine_stats[key]))
         return "\n".join(lines) + "\n"

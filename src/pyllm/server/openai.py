@@ -215,11 +215,17 @@ def routes(state: Any) -> list[Route]:
 
     async def props(request: Request) -> Response:
         n_ctx = state.engine.n_ctx_slot
+        stats = state.engine.stats()
         return JSONResponse({
             "model_path": model.path,
             "model_alias": state.model_name,
             "n_ctx": n_ctx,
-            "total_slots": state.engine.stats()["n_slots"],
+            "total_slots": stats["n_slots"],
+            # What the prompt cache holds in host memory now (idle slots' prompts, and the
+            # context checkpoints of recurrent and hybrid models).
+            "prompt_cache": {key: stats[key] for key in ("saved_prompts", "saved_bytes", "checkpoints",
+                                                         "checkpoint_bytes", "checkpoint_restores",
+                                                         "checkpoint_restore_failures")},
             "default_generation_settings": {"n_ctx": n_ctx, "params": {"n_predict": state.config.n_predict}},
             "chat_template": model.chat_template,
             "chat_template_caps": {"supports_thinking": thinks},
