@@ -275,8 +275,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    # `pyllm launch CLIENT [flags] -- CLIENT_ARGS`: argparse gives a positional list that comes
+    # before the options nothing after a `--`, so the client's arguments are cut off here.
+    client_args: list[str] = []
+    if argv[:1] == ["launch"] and "--" in argv:
+        cut = argv.index("--")
+        argv, client_args = argv[:cut], argv[cut + 1:]
     args = build_parser().parse_args(argv)
+    if client_args:
+        args.client_args = [*args.client_args, *client_args]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         return args.run(args)
     except DefaultModelMissingError as e:

@@ -2,6 +2,7 @@
 themselves run in tests/clients)."""
 import json
 
+from pyllm.cli import parse_args
 from pyllm.launch import ServerInfo, claude_env, client_command, codex_args, opencode_config
 
 SERVER = ServerInfo("http://127.0.0.1:8080", "gemma", "/m.gguf", 40192, False, "pyllm")
@@ -33,3 +34,10 @@ def test_codex_gets_a_responses_provider_and_its_window():
     assert int(overrides["model_auto_compact_token_limit"]) < 40192
     cmd, _ = client_command("codex", SERVER, ["exec", "hi"])
     assert cmd[0] == "codex" and cmd[-2:] == ["exec", "hi"]
+
+
+def test_client_arguments_after_a_double_dash_reach_the_client_past_the_launch_flags():
+    args = parse_args(["launch", "claude", "--port", "9000", "-c", "65536", "--", "-p", "Say hi", "--max-turns", "1"])
+    assert (args.client, args.port, args.ctx_size) == ("claude", 9000, 65536)
+    assert args.client_args == ["-p", "Say hi", "--max-turns", "1"]
+    assert parse_args(["launch", "codex"]).client_args == []

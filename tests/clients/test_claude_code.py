@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ANSWER_GRAMMAR
+from .conftest import ANSWER, ANSWER_GRAMMAR
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +45,7 @@ def test_claude_code_turn_in_a_context_smaller_than_prompt_plus_max_tokens_then_
     server = serve("-np", "1", "-c", str(SLOT_CONTEXT), *ANSWER_GRAMMAR)
     env = client_env(ANTHROPIC_BASE_URL=server.base_url, ANTHROPIC_AUTH_TOKEN="local")
     first = claude(claude_exe, client_home, env, "Say hello.")
+    assert first["result"] == ANSWER, first
     prompt = first["usage"]["input_tokens"] + first["usage"]["cache_read_input_tokens"]
     # The context-window case is real: the prompt fits, the prompt plus max_tokens does not.
     assert SLOT_CONTEXT - CLAUDE_MIN_MAX_TOKENS < prompt < SLOT_CONTEXT, first["usage"]
@@ -68,4 +69,4 @@ def test_pyllm_launch_claude_reuses_the_running_server(serve, claude_exe: Path, 
         cwd=client_home / "work", capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
-    assert result["is_error"] is False, result
+    assert result["is_error"] is False and result["result"] == ANSWER, result
