@@ -32,6 +32,8 @@ struct ArgValueKind {
     unsigned json = 0;    // JSON values it may be, tried before raw text
 };
 
+using ArgKinds = std::map<std::string, std::map<std::string, ArgValueKind>>;
+
 struct ChatLayout {
     // Text of the generation prompt the reference parses again in front of the output
     // (from the reasoning start tag on): how forced-open and disabled thinking look.
@@ -43,10 +45,20 @@ struct ChatLayout {
     std::set<std::string> literals;          // every literal in the parser, for format recognition
     std::set<std::string> rules;             // every rule name
     // tool name -> argument name -> kind, for the tagged-argument formats
-    std::map<std::string, std::map<std::string, ArgValueKind>> arg_kinds;
+    ArgKinds arg_kinds;
 };
 
 // Nullopt when the parser has a shape no native module is written for.
 std::optional<ChatLayout> read_chat_layout(const common_chat_params & params);
+
+// What a native module that lays the output out itself (DeepSeek DSML) reads from the
+// reference's parser: the tools' argument kinds (ChatLayout::arg_kinds), every rule name,
+// and whether reasoning is split out. Nullopt when there is no parser to read.
+struct ParserFacts {
+    ArgKinds arg_kinds;
+    std::set<std::string> rules;
+    bool extracts_reasoning = false;
+};
+std::optional<ParserFacts> read_parser_facts(const common_chat_params & params);
 
 }  // namespace pyllm::parse

@@ -3,12 +3,15 @@
 #include <algorithm>
 
 #include "chat_layout.h"
+#include "gemma4_tool_calls.h"
 #include "harmony_stream_parser.h"
 #include "hermes_tool_calls.h"
 #include "kimi_tool_calls.h"
+#include "pythonic_tool_calls.h"
 #include "tagged_args_tool_calls.h"
 #include "tagged_json_tool_calls.h"
 #include "tagged_stream_parser.h"
+#include "tool_call_syntax_choice.h"
 
 namespace pyllm::parse {
 
@@ -28,7 +31,7 @@ bool has_call_marker(const ChatLayout & layout, const std::string & marker) {
 
 NativeParser tagged_args_parser(const ChatLayout & layout, TaggedCallFormat format, const char * family,
                                 CallSection section = {}) {
-    auto calls = std::make_unique<TaggedArgsToolCalls>(std::move(format), layout.arg_kinds);
+    auto calls = std::make_unique<TaggedArgsToolCalls>(std::vector<TaggedCallFormat>{std::move(format)}, layout.arg_kinds);
     return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::move(section)), family};
 }
 
@@ -55,10 +58,16 @@ std::optional<NativeParser> make_qwen3_coder_parser(const ChatLayout & layout) {
         !layout.literals.count("\n</parameter>\n") || !layout.literals.count("</function>\n")) {
         return std::nullopt;
     }
-    return tagged_args_parser(layout,
-                              {"\n", "<function=", ">\n", "<parameter=", ">\n", "\n</parameter>\n",
-                               "</function>\n</tool_call>", false},
-                              "qwen3-coder");
+    // Models also write the call without the template's newlines, and drop a </parameter>.
+    TaggedCallFormat format{"", "<function=", ">", "<parameter=", ">", "\n</parameter>", "</function>", true};
+    format.value_leading_newline = true;
+    format.call_close = "</tool_call>";
+    format.other_value_ends = {
+        {"\n<parameter=", 1, {}},
+        {"\n</function>", 1, {"</tool_call>", "<tool_call>", "<function="}},
+        {"</parameter>", 12, {"<parameter=", "</function>"}},
+    };
+    return tagged_args_parser(layout, std::move(format), "qwen3-coder");
 }
 
 // GLM-4.5/4.6: <tool_call>NAME\n<arg_key>K</arg_key>\n<arg_value>V</arg_value>\n</tool_call>;
@@ -71,8 +80,9 @@ std::optional<NativeParser> make_glm_parser(const ChatLayout & layout) {
     // Either model family writes either spacing (GLM-4.5 newlines reach GLM-4.7 templates and
     // the other way round): whitespace between the tags is free, the name ends at a tag or a
     // newline.
-    return tagged_args_parser(layout, {"", "", "", "<arg_key>", "</arg_key>", "</arg_value>", "</tool_call>", true, "<arg_value>"},
-                              "glm");
+    TaggedCallFormat format{"", "", "", "<arg_key>", "</arg_key>", "</arg_value>", "</tool_call>", true, "<arg_value>"};
+    format.other_value_ends = {{"</tool_call>", 0, {"<tool_call>"}}};  // models drop the last </arg_value>
+    return tagged_args_parser(layout, std::move(format), "glm");
 }
 
 // MiniMax-M2: <minimax:tool_call>\n<invoke name="NAME">\n<parameter name="K">V</parameter>\n
@@ -99,7 +109,7 @@ std::optional<NativeParser> make_kimi_k2_parser(const ChatLayout & layout, const
         return std::nullopt;
     }
     auto calls = std::make_unique<KimiToolCalls>(declared_names(tools));
-    CallSection section{{section_start}, {call_start}, {"<|tool_calls_section_end|>"}, {}};
+    CallSection section{{section_start}, {call_start}, {"<|tool_calls_section_end|>"}, {}, true};
     return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::move(section)), "kimi-k2"};
 }
 
@@ -128,6 +138,81 @@ std::optional<NativeParser> make_deepseek_parser(const ChatLayout & layout, cons
     auto calls = std::make_unique<TaggedJsonToolCalls>(declared_names(tools), std::move(call));
     CallSection section{{section_start}, {call_start}, {section_end}, {}};
     return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::move(section)), "deepseek"};
+}
+
+// DeepSeek V3.2 / V4 DSML, a section of invokes with tagged, self-typed parameters:
+//   <｜DSML｜function_calls>\n<｜DSML｜invoke name="NAME">\n<｜DSML｜parameter name="K" string="true">V</｜DSML｜parameter>\n
+//   </｜DSML｜invoke>\n</｜DSML｜function_calls>   (V4 names the block tool_calls)
+// DeepSeek V4.1 writes a space after ｜DSML｜ and names the block calls (<｜DSML｜ calls>,
+// <｜DSML｜ invoke name=...>); llama.cpp reads it with V4's grammar, which does not match, so
+// both spellings are read. The layout is built here rather than read from llama.cpp's parser,
+// whose reasoning-or-calls choice has no single reasoning block; it follows that parser: the
+// content ends at the block (and the blank line before it), reasoning ends at </think> or
+// at a block opened without it. string="true" values are raw text, string="false" JSON.
+std::optional<NativeParser> make_dsml_parser(const common_chat_params & params, const std::vector<common_chat_tool> & tools) {
+    static const std::string dsml = "｜DSML｜", assistant = "<｜Assistant｜>";
+    std::string block;  // the template's own call block marker, one of the reasoning's end tags
+    for (const auto & tag : params.thinking_end_tags) {
+        if (tag.rfind("<" + dsml, 0) == 0 && tag.back() == '>') {
+            block = tag.substr(1 + dsml.size(), tag.size() - dsml.size() - 2);
+        }
+    }
+    if (block.empty() || params.generation_prompt.rfind(assistant, 0) != 0) {
+        return std::nullopt;
+    }
+    const auto facts = read_parser_facts(params);
+    if (!facts || !facts->rules.count("tool-call") || facts->rules.count("response-format")) {
+        return std::nullopt;
+    }
+    ChatLayout layout;
+    layout.prompt_tail = params.generation_prompt.substr(assistant.size());
+    layout.arg_kinds = facts->arg_kinds;
+    for (const auto & tool : tools) {
+        layout.arg_kinds[tool.name];
+    }
+    CallSection section;
+    std::vector<TaggedCallFormat> spellings;
+    for (const auto & [tag, name] : {std::pair{dsml, block}, std::pair{dsml + " ", std::string("calls")}}) {
+        const std::string open = "<" + tag + name + ">";
+        section.start.push_back("\n\n" + open);
+        section.start.push_back(open);
+        section.end.push_back("</" + tag + name + ">");
+        section.next_call.push_back("<" + tag + "invoke name=\"");
+        TaggedCallFormat f{"", "<" + tag + "invoke name=\"", "\">", "<" + tag + "parameter name=\"", "\">",
+                           "</" + tag + "parameter>", "</" + tag + "invoke>", true};
+        f.typed_arg_suffixes = {{"\" string=\"true\">", true}, {"\" string=\"false\">", false}};
+        f.self_closing_suffix = "\"/>";
+        spellings.push_back(std::move(f));
+    }
+    layout.content_until = section.start;
+    if (facts->extracts_reasoning) {
+        layout.reasoning = ReasoningLayout{"<think>", "", "</think>", "", false, section.start};
+    }
+    auto calls = std::make_unique<TaggedArgsToolCalls>(std::move(spellings), layout.arg_kinds);
+    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::move(section)), "dsml"};
+}
+
+// Gemma 4: an optional thought channel, content, then calls:
+//   <|channel>thought\nREASONING<channel|>CONTENT<|tool_call>call:NAME{...}<tool_call|>...
+// The generation prompt opens the turn (<|turn>model\n, which the reference also reads in
+// front of the output) and, with thinking off, holds an empty thought channel. Text after the
+// calls is content (the reference's grammar ends at the last call and drops it).
+std::optional<NativeParser> make_gemma4_parser(const common_chat_params & params,
+                                               const std::vector<common_chat_tool> & tools) {
+    static const std::string turn = "<|turn>model\n";
+    const auto facts = read_parser_facts(params);
+    if (!facts || !facts->rules.count("tool-call") || facts->rules.count("response-format-schema")) {
+        return std::nullopt;
+    }
+    ChatLayout layout;
+    const std::string & prompt = params.generation_prompt;
+    layout.prompt_tail = prompt.rfind(turn, 0) == 0 ? prompt.substr(turn.size()) : prompt;
+    if (facts->extracts_reasoning) {
+        layout.reasoning = ReasoningLayout{"<|channel>thought", "", "<channel|>", "", true, {}};
+    }
+    layout.content_until = {"<|tool_call>"};
+    auto calls = std::make_unique<Gemma4ToolCalls>(declared_names(tools));
+    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls)), "gemma4"};
 }
 
 // Devstral / Ministral / Magistral: [TOOL_CALLS]NAME[ARGS]{...}, repeated for parallel calls;
@@ -166,12 +251,18 @@ std::optional<NativeParser> make_llama3_parser(const ChatLayout & layout, const 
         return std::nullopt;
     }
     // Llama 3.1+ may open a call with <|python_tag|> (the template's built-in tool syntax),
-    // and models trained on OpenAI-style data write "arguments" for "parameters".
+    // and models trained on OpenAI-style data write "arguments" for "parameters". Llama 3.2
+    // and 4 also write pythonic call lists, [f(a=1), g(b='x')], Llama 4 between
+    // <|python_start|> and <|python_end|>.
     ChatLayout tagged = layout;
-    tagged.content_until.push_back("<|python_tag|>");
-    auto calls = std::make_unique<HermesToolCalls>(declared_names(tools), "", "parameters", true);
-    calls->also_accept_args_key("arguments");
-    calls->also_open_with("<|python_tag|>");
+    tagged.content_until.insert(tagged.content_until.end(), {"<|python_tag|>", "[", "<|python_start|>"});
+    auto json_calls = std::make_unique<HermesToolCalls>(declared_names(tools), "", "parameters", true);
+    json_calls->also_accept_args_key("arguments");
+    json_calls->also_open_with("<|python_tag|>");
+    auto calls = std::make_unique<ToolCallSyntaxChoice>();
+    calls->add({"{", "<|python_tag|>"}, std::move(json_calls));
+    calls->add({"[", "<|python_start|>"},
+               std::make_unique<PythonicToolCalls>(declared_names(tools), "[", "<|python_end|>"));
     return NativeParser{std::make_unique<TaggedStreamParser>(tagged, std::move(calls), CallSection{{}, {}, {}, ","}),
                         "llama3"};
 }
@@ -191,12 +282,18 @@ std::optional<NativeParser> make_harmony_parser(const common_chat_params & param
 
 std::optional<NativeParser> make_native_parser(const common_chat_params & params,
                                                const std::vector<common_chat_tool> & tools) {
+    if (params.format == COMMON_CHAT_FORMAT_PEG_GEMMA4) {
+        return tools.empty() ? std::nullopt : make_gemma4_parser(params, tools);
+    }
     if (params.format != COMMON_CHAT_FORMAT_CONTENT_ONLY && params.format != COMMON_CHAT_FORMAT_PEG_NATIVE &&
         params.format != COMMON_CHAT_FORMAT_PEG_SIMPLE) {
         return std::nullopt;
     }
     if (auto harmony = make_harmony_parser(params, tools)) {
         return harmony;
+    }
+    if (auto dsml = make_dsml_parser(params, tools)) {
+        return dsml;
     }
     std::optional<ChatLayout> layout;
     if (params.parser.empty()) {

@@ -9,6 +9,11 @@
 
 namespace pyllm::parse {
 
+namespace {
+// Stray text longer than this inside a section is text after the calls, not noise.
+constexpr size_t longest_skipped_text = 256;
+}  // namespace
+
 TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
                                        CallSection section)
     : state_(layout.skip_leading_space ? State::leading_space : State::reasoning_probe),
@@ -245,6 +250,15 @@ bool TaggedStreamParser::step(bool at_end) {
             }
             const MarkerMatcher & next = section_closed_ ? call_start_ : next_call_;
             const auto m = next.find(rest.substr(n));
+            if (section_.skip_text_in_section && !section_closed_ && m.text_end > 0) {
+                if (m.marker >= 0 && m.text_end <= longest_skipped_text) {
+                    pos_ += n + m.text_end;
+                    return true;
+                }
+                if (m.marker < 0 && rest.size() - n <= longest_skipped_text && !at_end) {
+                    return false;  // may still be followed by a marker
+                }
+            }
             if (m.text_end == 0 && m.marker >= 0) {
                 const std::string & marker = next.marker(m.marker);
                 const bool section_end = &next == &next_call_ && static_cast<size_t>(m.marker) >= section_ends_;

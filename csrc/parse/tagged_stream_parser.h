@@ -37,6 +37,9 @@ struct CallSection {
     // Text allowed between calls besides whitespace; never held back as a partial match, so
     // it must be a single character.
     std::string separator;
+    // Short text inside an open section, before its next call or its end, is skipped rather
+    // than ending the section (Kimi-K2 models write stray words between the markers).
+    bool skip_text_in_section = false;
 };
 
 class TaggedStreamParser : public BufferedParser, private ToolCallSink {
