@@ -203,6 +203,12 @@ ToolCallSyntax::Step PythonicToolCalls::consume(std::string_view text, bool at_e
                 std::string name;
                 const size_t n = match_call_name(rest.substr(0, longest_token), name);
                 if (n == 0 && !at_end && rest.size() <= longest_token) {
+                    if (calls_ == 0) {
+                        // Nothing is taken before the first call is known: the text stays
+                        // whole for the content if it is not one.
+                        stage_ = wrapped_ ? Stage::list_open : Stage::call_name;
+                        return {Status::more, 0};
+                    }
                     return {Status::more, used};
                 }
                 if (n == 0 || n == npos || !declared_.count(name)) {

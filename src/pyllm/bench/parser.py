@@ -95,6 +95,21 @@ def llama3_output(reasoning: str, story: str) -> str:  # no reasoning block: the
     return f'{reasoning}\n{{"name": "write_file", "parameters": {write_file_args(story)}}}'
 
 
+def dsml_output(reasoning: str, story: str) -> str:  # DeepSeek V4: the prompt opens <think>
+    param = '<｜DSML｜parameter name="{}" string="true">{}</｜DSML｜parameter>\n'
+    return (
+        f'{reasoning}</think>\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name="write_file">\n'
+        f'{param.format("path", "story.txt")}{param.format("content", story)}</｜DSML｜invoke>\n</｜DSML｜tool_calls>'
+    )
+
+
+def gemma4_output(reasoning: str, story: str) -> str:
+    return (
+        f'<|channel>thought\n{reasoning}<channel|><|tool_call>call:write_file{{content:<|"|>{story}<|"|>,'
+        f'path:<|"|>story.txt<|"|>}}<tool_call|>'
+    )
+
+
 # family -> (template, vocab-only tokenizer, output writer); the tokenizers are not always the
 # model's own (none ships for GLM, MiniMax or Kimi), which only changes where tokens split.
 FAMILIES = {
@@ -107,6 +122,8 @@ FAMILIES = {
     "mistral": ("mistralai-Ministral-3-14B-Reasoning-2512.jinja", "ggml-vocab-llama-bpe.gguf", mistral_output),
     "harmony": ("openai-gpt-oss-120b.jinja", "ggml-vocab-llama-bpe.gguf", harmony_output),
     "llama3": ("meta-llama-Llama-3.1-8B-Instruct.jinja", "ggml-vocab-llama-bpe.gguf", llama3_output),
+    "dsml": ("deepseek-ai-DeepSeek-V4.jinja", "ggml-vocab-deepseek-llm.gguf", dsml_output),
+    "gemma4": ("google-gemma-4-31B-it.jinja", "ggml-vocab-gemma-4.gguf", gemma4_output),
 }
 
 
