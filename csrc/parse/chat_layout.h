@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chat.h"
@@ -22,6 +23,9 @@ struct ReasoningLayout {
     // Markers that also end reasoning but are left for the content to read (a tool call
     // opened without closing the reasoning first: Qwen3.5, Kimi-K2).
     std::vector<std::string> stop_before;
+    // Other (start, end) tags the output may open reasoning with instead (a Mistral [THINK]
+    // template's models also write <think>...</think>); the start and end optionals do not apply.
+    std::vector<std::pair<std::string, std::string>> other_tags = {};
 };
 
 // How the reference types one tagged argument's value (Qwen3-Coder, GLM, MiniMax formats),

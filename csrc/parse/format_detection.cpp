@@ -72,9 +72,14 @@ std::optional<NativeParser> make_qwen3_coder_parser(const ChatLayout & layout) {
 
 // GLM-4.5/4.6: <tool_call>NAME\n<arg_key>K</arg_key>\n<arg_value>V</arg_value>\n</tool_call>;
 // GLM-4.7 writes the same without the newlines.
-std::optional<NativeParser> make_glm_parser(const ChatLayout & layout) {
-    if (layout.content_until != std::vector<std::string>{"<tool_call>"} || !layout.literals.count("<arg_key>") ||
-        !layout.literals.count("<arg_value>") || !layout.literals.count("</tool_call>")) {
+std::optional<NativeParser> make_glm_parser(const ChatLayout & layout, const common_chat_params & params) {
+    // With only tools that take no arguments the parser holds no argument tags; the prompt's
+    // description of the call format (which GLM's templates write) still names them.
+    const bool tagged_args = layout.literals.count("<arg_key>") && layout.literals.count("<arg_value>");
+    const bool no_args = !layout.literals.count("<arg_key>") && !layout.literals.count("\"name\"") &&
+                         !layout.literals.count("<function=") && params.prompt.find("<arg_key>") != std::string::npos;
+    if (layout.content_until != std::vector<std::string>{"<tool_call>"} || !(tagged_args || no_args) ||
+        !layout.literals.count("</tool_call>")) {
         return std::nullopt;
     }
     // Either model family writes either spacing (GLM-4.5 newlines reach GLM-4.7 templates and
@@ -227,7 +232,12 @@ std::optional<NativeParser> make_mistral_parser(const ChatLayout & layout, const
     }
     TaggedJsonCallLayout call{"", "[ARGS]", layout.literals.count("[CALL_ID]") ? "[CALL_ID]" : "", ""};
     auto calls = std::make_unique<TaggedJsonToolCalls>(declared_names(tools), std::move(call));
-    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls)), "mistral"};
+    ChatLayout thinking = layout;
+    if (thinking.reasoning && thinking.reasoning->start == "[THINK]") {
+        // Magistral's models were trained on <think> tags (their system prompt asks for them).
+        thinking.reasoning->other_tags = {{"<think>", "</think>"}};
+    }
+    return NativeParser{std::make_unique<TaggedStreamParser>(thinking, std::move(calls)), "mistral"};
 }
 
 // Mistral Nemo: [TOOL_CALLS][{"name": ..., "arguments": {...}, "id": ...}, ...]; ids come after
@@ -316,7 +326,7 @@ std::optional<NativeParser> make_native_parser(const common_chat_params & params
     if (auto parser = make_qwen3_coder_parser(*layout)) {
         return parser;
     }
-    if (auto parser = make_glm_parser(*layout)) {
+    if (auto parser = make_glm_parser(*layout, params)) {
         return parser;
     }
     if (auto parser = make_minimax_m2_parser(*layout)) {

@@ -108,18 +108,34 @@ bool TaggedStreamParser::step(bool at_end) {
                 state_ = space_before_content_ ? State::content_space : State::content;
                 return true;
             }
-            const std::string & tag = reasoning_->start;
-            const size_t n = std::min(tag.size(), rest.size());
-            if (rest.compare(0, n, tag, 0, n) != 0 || (n < tag.size() && at_end)) {
-                state_ = space_before_content_ ? State::content_space : State::content;
+            bool may_open = false;
+            for (size_t t = 0; t <= reasoning_->other_tags.size(); ++t) {
+                const std::string & tag = t == 0 ? reasoning_->start : reasoning_->other_tags[t - 1].first;
+                const size_t n = std::min(tag.size(), rest.size());
+                if (rest.compare(0, n, tag, 0, n) != 0) {
+                    continue;
+                }
+                if (n < tag.size()) {
+                    may_open = true;
+                    continue;
+                }
+                pos_ += tag.size();
+                if (t > 0) {
+                    // Reasoning opened with another tag pair: it ends at that pair's end tag.
+                    std::vector<std::string> ends{reasoning_->other_tags[t - 1].second};
+                    ends.insert(ends.end(), reasoning_->stop_before.begin(), reasoning_->stop_before.end());
+                    reasoning_end_ = MarkerMatcher(std::move(ends));
+                    reasoning_->start_optional.clear();
+                    reasoning_->end_optional.clear();
+                }
+                optional_matched_ = 0;
+                state_ = State::reasoning_start_space;
                 return true;
             }
-            if (n < tag.size()) {
+            if (may_open && !at_end) {
                 return false;
             }
-            pos_ += tag.size();
-            optional_matched_ = 0;
-            state_ = State::reasoning_start_space;
+            state_ = space_before_content_ ? State::content_space : State::content;
             return true;
         }
         case State::reasoning_start_space:

@@ -39,9 +39,7 @@ PYTHONIC_LIST_CUT_AFTER_CALL = (
     "call (as the corpus expects of every other family's truncated-second-parallel-call), where the "
     "corpus reads the cut-off list as no call at all."
 )
-GLM_NO_PARAMETER_TOOL = "gap: a GLM tool declared without parameters makes llama.cpp's layout unreadable, so the request falls back to the reference, which rejects text after the call"
 KIMI_K3_REFERENCE = "gap: Kimi K3 (<|open|>/<|close|> XTML) has no native module; the reference fallback mistypes null and rejects escaped markers"
-MISTRAL_THINK_TAGS = "gap: <think> reasoning in a Mistral [THINK] template is not split out"
 
 EXCEPTIONS: dict[str, str] = {
     "deepseek/vllm-v3-malformed-missing-brace": STREAMED_UNCLOSED_CALL,
@@ -70,13 +68,11 @@ EXCEPTIONS: dict[str, str] = {
     "qwen3-hermes/truncated-second-parallel-call": STREAMED_UNCLOSED_CALL,
     "qwen3-xml/q38-truncated-in-parameter": STREAMED_UNCLOSED_CALL,
     "llama/l4-truncated-missing-close-bracket": PYTHONIC_LIST_CUT_AFTER_CALL,
-    "glm/glm45-ollama-content-after-call": GLM_NO_PARAMETER_TOOL,
     "kimi/k3-control-marker-text-in-value": KIMI_K3_REFERENCE,
     "kimi/k3-truncated-inside-argument": KIMI_K3_REFERENCE,
     "kimi/k3-typed-values": KIMI_K3_REFERENCE,
     "kimi/k3-vllm-call-thinking-disabled": KIMI_K3_REFERENCE,
     "kimi/k3-xtml-attr-escaping": KIMI_K3_REFERENCE,
-    "mistral/vllm-v11-think-text": MISTRAL_THINK_TAGS,
 }
 
 
