@@ -46,6 +46,9 @@ struct ChatLayout {
     bool space_before_content = false;      // whitespace after the (optional) reasoning block is not content
     std::optional<ReasoningLayout> reasoning;
     std::vector<std::string> content_until;  // markers that end the content (tool call starts)
+    // Markers in the content or after the calls that are neither (Kimi K3's element tags
+    // around the response): consumed, never emitted.
+    std::vector<std::string> content_dropped = {};
     std::set<std::string> literals;          // every literal in the parser, for format recognition
     std::set<std::string> rules;             // every rule name
     // tool name -> argument name -> kind, for the tagged-argument formats

@@ -197,6 +197,52 @@ std::optional<NativeParser> make_dsml_parser(const common_chat_params & params, 
     return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::move(section)), "dsml"};
 }
 
+// Kimi K3's XTML elements:
+//   REASONING<|close|>think<|sep|><|open|>response<|sep|>CONTENT<|close|>response<|sep|><|open|>tools<|sep|>
+//   <|open|>call tool="NAME" index="1"<|sep|><|open|>argument key="K" type="string"<|sep|>V<|close|>argument<|sep|>
+//   <|close|>call<|sep|><|close|>tools<|sep|><|close|>message<|sep|>
+// (the generation prompt opens the message and the think element, or the response with
+// thinking off). Values are typed by their type attribute (llama.cpp's parser types them by
+// the schema alone, and reads a null as the text "null"), keys are XML-escaped, and a value
+// ends at its closing tag only where another argument or the call's end follows, so the
+// closing tag's own text can sit in a value.
+std::optional<NativeParser> make_kimi_k3_parser(const common_chat_params & params,
+                                                const std::vector<common_chat_tool> & tools) {
+    static const std::string message = "<|open|>message role=\"assistant\"<|sep|>";
+    if (params.thinking_start_tag != "<|open|>think<|sep|>" || params.generation_prompt.rfind(message, 0) != 0) {
+        return std::nullopt;
+    }
+    const auto facts = read_parser_facts(params);
+    if (!facts || !facts->rules.count("kimi-k3-tool-call")) {
+        return std::nullopt;
+    }
+    ChatLayout layout;
+    layout.prompt_tail = params.generation_prompt.substr(message.size());
+    if (facts->extracts_reasoning) {
+        layout.reasoning = ReasoningLayout{"<|open|>think<|sep|>", "", "<|close|>think<|sep|>", "", false,
+                                           {"<|open|>response<|sep|>"}};
+    }
+    layout.content_until = {"<|open|>tools<|sep|>"};
+    layout.content_dropped = {"<|open|>response<|sep|>", "<|close|>response<|sep|>", "<|close|>message<|sep|>",
+                              "<|end_of_msg|>"};
+    for (const auto & tool : tools) {
+        layout.arg_kinds[tool.name];
+    }
+    TaggedCallFormat format{"", "<|open|>call tool=\"", "\"", "<|open|>argument key=\"", "\"<|sep|>",
+                            "<|close|>argument<|sep|>", "<|close|>call<|sep|>", true};
+    for (const char * type : {"string", "number", "integer", "boolean", "null", "array", "object"}) {
+        format.typed_arg_suffixes.emplace_back(std::string("\" type=\"") + type + "\"<|sep|>",
+                                               std::string(type) == "string");
+    }
+    format.value_end_confirmed_by = {"<|open|>argument key=\"", "<|close|>call<|sep|>"};
+    format.header_end = "<|sep|>";
+    format.xml_escaped_keys = true;
+    auto calls = std::make_unique<TaggedArgsToolCalls>(std::vector<TaggedCallFormat>{std::move(format)},
+                                                       layout.arg_kinds);
+    CallSection section{{"<|open|>tools<|sep|>"}, {"<|open|>call tool=\""}, {"<|close|>tools<|sep|>"}, {}};
+    return NativeParser{std::make_unique<TaggedStreamParser>(layout, std::move(calls), std::move(section)), "kimi-k3"};
+}
+
 // Gemma 4: an optional thought channel, content, then calls:
 //   <|channel>thought\nREASONING<channel|>CONTENT<|tool_call>call:NAME{...}<tool_call|>...
 // The generation prompt opens the turn (<|turn>model\n, which the reference also reads in
@@ -304,6 +350,9 @@ std::optional<NativeParser> make_native_parser(const common_chat_params & params
     }
     if (auto dsml = make_dsml_parser(params, tools)) {
         return dsml;
+    }
+    if (auto kimi_k3 = make_kimi_k3_parser(params, tools)) {
+        return kimi_k3;
     }
     std::optional<ChatLayout> layout;
     if (params.parser.empty()) {

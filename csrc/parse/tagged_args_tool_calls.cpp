@@ -37,6 +37,30 @@ std::string_view python_literal_as_json(std::string_view text, unsigned kinds) {
     return {};
 }
 
+// An XML attribute value's text: its five named entities decoded.
+std::string xml_unescaped(std::string_view text) {
+    static const std::pair<std::string_view, char> named[] = {
+        {"&amp;", '&'}, {"&quot;", '"'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}};
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        bool decoded = false;
+        if (text[i] == '&') {
+            for (const auto & [entity, ch] : named) {
+                if (text.compare(i, entity.size(), entity) == 0) {
+                    out += ch;
+                    i += entity.size() - 1;
+                    decoded = true;
+                    break;
+                }
+            }
+        }
+        if (!decoded) {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 TaggedArgsToolCalls::TaggedArgsToolCalls(std::vector<TaggedCallFormat> spellings,
@@ -46,7 +70,7 @@ TaggedArgsToolCalls::TaggedArgsToolCalls(std::vector<TaggedCallFormat> spellings
         ValueEnd end;
         std::vector<std::string> markers{f.value_end};
         end.consumed.push_back(f.value_end.size());
-        end.confirmed_by.emplace_back();
+        end.confirmed_by.push_back(f.value_end_confirmed_by);
         for (const auto & other : f.other_value_ends) {
             markers.push_back(other.marker);
             end.consumed.push_back(other.consumed);
@@ -131,7 +155,15 @@ size_t TaggedArgsToolCalls::match_header(std::string_view text, std::string & na
         if (r == 0) return 0;
     }
     if ((r = match_literal(text, pos, f.name_suffix)) <= 0) return cut_or_fail(pos, r);
-    return pos + f.name_suffix.size();
+    pos += f.name_suffix.size();
+    if (f.header_end.empty()) {
+        return pos;
+    }
+    const size_t end_at = text.find(f.header_end, pos);
+    if (end_at == npos) {
+        return 0;  // the caller gives up on a header longer than longest_header
+    }
+    return end_at + f.header_end.size();
 }
 
 size_t TaggedArgsToolCalls::match_arg_header(std::string_view text, std::string & key,
@@ -154,6 +186,9 @@ size_t TaggedArgsToolCalls::match_arg_header(std::string_view text, std::string 
         return 0;
     }
     key.assign(trim(text.substr(key_start, key_end - key_start)));
+    if (f.xml_escaped_keys) {
+        key = xml_unescaped(key);
+    }
     const size_t after_key = key_end + suffix_size;
     if (f.value_open.empty()) {
         return after_key;

@@ -3,6 +3,8 @@
 //     <tool_call>\n<function=NAME>\n<parameter=KEY>\nVALUE\n</parameter>\n</function>\n</tool_call>
 //   GLM-4.5/4.6 and 4.7: <tool_call>NAME\n<arg_key>KEY</arg_key>\n<arg_value>VALUE</arg_value>\n</tool_call>
 //   MiniMax-M2: <invoke name="NAME">\n<parameter name="KEY">VALUE</parameter>\n</invoke>
+//   Kimi K3: <|open|>call tool="NAME" index="1"<|sep|><|open|>argument key="KEY" type="string"<|sep|>VALUE
+//     <|close|>argument<|sep|><|close|>call<|sep|> (the type attribute types the value)
 //   DeepSeek V3.2 / V4 DSML: <｜DSML｜invoke name="NAME">\n<｜DSML｜parameter name="KEY" string="true">VALUE
 //     </｜DSML｜parameter>\n</｜DSML｜invoke> (string="false": the value is JSON), and V4.1's spelling
 //     of the same with a space after ｜DSML｜
@@ -59,6 +61,13 @@ struct TaggedCallFormat {
         std::vector<std::string> confirmed_by;
     };
     std::vector<OtherValueEnd> other_value_ends = {};
+    // value_end ends a value only when one of these (or the output's end) follows it (Kimi
+    // K3's values may hold its own closing-tag text); empty: always.
+    std::vector<std::string> value_end_confirmed_by = {};
+    // After name_suffix, attributes up to this literal are skipped (Kimi K3: ` index="1"<|sep|>`).
+    std::string header_end = {};
+    // Keys are XML-escaped attribute values (&amp; &quot; &lt; &gt; &apos;).
+    bool xml_escaped_keys = false;
 };
 
 class TaggedArgsToolCalls : public ToolCallSyntax {

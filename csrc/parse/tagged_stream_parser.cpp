@@ -27,7 +27,10 @@ TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_pt
         reasoning_end_ = MarkerMatcher(std::move(ends));
     }
     if (tool_calls_) {
-        call_start_ = MarkerMatcher(layout.content_until);
+        std::vector<std::string> starts = layout.content_until;
+        dropped_from_ = starts.size();
+        starts.insert(starts.end(), layout.content_dropped.begin(), layout.content_dropped.end());
+        call_start_ = MarkerMatcher(std::move(starts));
         std::vector<std::string> next = section_.next_call.empty() ? layout.content_until : section_.next_call;
         section_ends_ = next.size();
         next.insert(next.end(), section_.end.begin(), section_.end.end());
@@ -225,6 +228,10 @@ bool TaggedStreamParser::step(bool at_end) {
                 pos_ = at_end ? buf_.size() : pos_;
                 return false;
             }
+            if (static_cast<size_t>(m.marker) >= dropped_from_) {
+                pos_ += call_start_.marker(m.marker).size();
+                return true;
+            }
             enter(call_start_.marker(m.marker), 0, {});
             return true;
         }
@@ -274,6 +281,11 @@ bool TaggedStreamParser::step(bool at_end) {
                 if (m.marker < 0 && rest.size() - n <= longest_skipped_text && !at_end) {
                     return false;  // may still be followed by a marker
                 }
+            }
+            if (m.text_end == 0 && m.marker >= 0 && &next == &call_start_ &&
+                static_cast<size_t>(m.marker) >= dropped_from_) {
+                pos_ += n + next.marker(m.marker).size();
+                return true;
             }
             if (m.text_end == 0 && m.marker >= 0) {
                 const std::string & marker = next.marker(m.marker);

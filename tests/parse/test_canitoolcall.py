@@ -39,7 +39,6 @@ PYTHONIC_LIST_CUT_AFTER_CALL = (
     "call (as the corpus expects of every other family's truncated-second-parallel-call), where the "
     "corpus reads the cut-off list as no call at all."
 )
-KIMI_K3_REFERENCE = "gap: Kimi K3 (<|open|>/<|close|> XTML) has no native module; the reference fallback mistypes null and rejects escaped markers"
 
 EXCEPTIONS: dict[str, str] = {
     "deepseek/vllm-v3-malformed-missing-brace": STREAMED_UNCLOSED_CALL,
@@ -59,6 +58,7 @@ EXCEPTIONS: dict[str, str] = {
     "glm/glm45-truncated-after-arg-key": STREAMED_UNCLOSED_CALL,
     "gpt-oss/harmony-truncated-in-arguments": STREAMED_UNCLOSED_CALL,
     "kimi/k26-truncated-inside-arguments": STREAMED_UNCLOSED_CALL,
+    "kimi/k3-truncated-inside-argument": STREAMED_UNCLOSED_CALL,
     "llama/l3-truncated-inside-parameters": STREAMED_UNCLOSED_CALL,
     "mistral/v13think-truncated-in-arguments": STREAMED_UNCLOSED_CALL,
     "qwen3-hermes/bug-sglang-30480-truncated-mid-arguments": STREAMED_UNCLOSED_CALL,
@@ -68,11 +68,6 @@ EXCEPTIONS: dict[str, str] = {
     "qwen3-hermes/truncated-second-parallel-call": STREAMED_UNCLOSED_CALL,
     "qwen3-xml/q38-truncated-in-parameter": STREAMED_UNCLOSED_CALL,
     "llama/l4-truncated-missing-close-bracket": PYTHONIC_LIST_CUT_AFTER_CALL,
-    "kimi/k3-control-marker-text-in-value": KIMI_K3_REFERENCE,
-    "kimi/k3-truncated-inside-argument": KIMI_K3_REFERENCE,
-    "kimi/k3-typed-values": KIMI_K3_REFERENCE,
-    "kimi/k3-vllm-call-thinking-disabled": KIMI_K3_REFERENCE,
-    "kimi/k3-xtml-attr-escaping": KIMI_K3_REFERENCE,
 }
 
 

@@ -129,3 +129,16 @@ def test_mistral_arguments_before_the_name(kit: Any) -> None:
     text = '[TOOL_CALLS] [{"arguments": {"city": "Paris"}, "name": "get_weather"}]'
     msg = parse(kit, "mistralai-Mistral-Nemo-Instruct-2407.jinja", text)
     assert calls(msg) == [("get_weather", {"city": "Paris"})] and msg.content == ""
+
+
+def test_kimi_k3_values_are_typed_by_their_attribute_and_may_hold_closing_tag_text(kit: Any) -> None:
+    # llama.cpp's parser types K3 values by the schema alone (a null became "null") and ends a
+    # value at the first closing tag, even inside the value's text.
+    arg = '<|open|>argument key="{}" type="{}"<|sep|>{}<|close|>argument<|sep|>'
+    text = ("Look up.<|close|>think<|sep|><|open|>response<|sep|>On it.<|close|>response<|sep|><|open|>tools<|sep|>"
+            '<|open|>call tool="calc" index="1"<|sep|>' + arg.format("code", "string", "<|close|>argument<|sep|> ends")
+            + arg.format("x", "null", "null") + arg.format("q&amp;a", "array", "[1]")
+            + "<|close|>call<|sep|><|close|>tools<|sep|><|close|>message<|sep|>")
+    msg = parse(kit, "Kimi-K3.jinja", text, tools=[NUMBERS])
+    assert (msg.reasoning, msg.content) == ("Look up.", "On it.")
+    assert calls(msg) == [("calc", {"code": "<|close|>argument<|sep|> ends", "x": None, "q&a": [1]})]

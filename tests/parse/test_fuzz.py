@@ -78,6 +78,11 @@ FAMILY_MARKERS = {
     "meta-llama-Llama-3.1-8B-Instruct.jinja": ["[", "]", "get_weather(", "nope(", "get_time()", "city=", "days=", "'",
                                                '"', "(", ")", ",", "{", "}", ":", "3", "True", "None", "\\",
                                                "<|python_start|>", "<|python_end|>"],
+    "Kimi-K3.jinja": ["<|close|>think<|sep|>", "<|open|>response<|sep|>", "<|close|>response<|sep|>",
+                      "<|open|>tools<|sep|>", '<|open|>call tool="get_weather" index="1"<|sep|>',
+                      '<|open|>call tool="nope" index="2"<|sep|>', '<|open|>argument key="city" type="string"<|sep|>',
+                      '<|open|>argument key="days" type="number"<|sep|>', "<|close|>argument<|sep|>",
+                      "<|close|>call<|sep|>", "<|close|>tools<|sep|>", "<|close|>message<|sep|>", "<|close|>", "3"],
 }
 # Families whose arguments pass through as the model's raw JSON (Kimi-K2's objects, DSML's
 # string="false" values): a malformed one stays malformed, so only the others must be JSON.

@@ -110,6 +110,15 @@ def gemma4_output(reasoning: str, story: str) -> str:
     )
 
 
+def kimi_k3_output(reasoning: str, story: str) -> str:  # the prompt opens the think element
+    arg = '<|open|>argument key="{}" type="string"<|sep|>{}<|close|>argument<|sep|>'
+    return (
+        f'{reasoning}<|close|>think<|sep|><|open|>response<|sep|><|close|>response<|sep|><|open|>tools<|sep|>'
+        f'<|open|>call tool="write_file" index="1"<|sep|>{arg.format("path", "story.txt")}'
+        f'{arg.format("content", story)}<|close|>call<|sep|><|close|>tools<|sep|><|close|>message<|sep|>'
+    )
+
+
 # family -> (template, vocab-only tokenizer, output writer); the tokenizers are not always the
 # model's own (none ships for GLM, MiniMax or Kimi), which only changes where tokens split.
 FAMILIES = {
@@ -124,6 +133,7 @@ FAMILIES = {
     "llama3": ("meta-llama-Llama-3.1-8B-Instruct.jinja", "ggml-vocab-llama-bpe.gguf", llama3_output),
     "dsml": ("deepseek-ai-DeepSeek-V4.jinja", "ggml-vocab-deepseek-llm.gguf", dsml_output),
     "gemma4": ("google-gemma-4-31B-it.jinja", "ggml-vocab-gemma-4.gguf", gemma4_output),
+    "kimi-k3": ("Kimi-K3.jinja", VOCAB, kimi_k3_output),
 }
 
 
