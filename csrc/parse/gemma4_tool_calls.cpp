@@ -124,11 +124,24 @@ ToolCallSyntax::Step Gemma4ToolCalls::consume(std::string_view text, bool at_end
         used = n;
         stage_ = Stage::value;
     }
-    // Reading stopped making sense at `used`: close the arguments there, the rest is text.
+    // After the arguments: the call's end marker, if written.
+    auto end_of_call = [&]() {
+        const std::string_view rest = text.substr(used);
+        const size_t i = skip_space(rest, 0);
+        const int r = match_literal(rest, i, call_end);
+        if (r == 0 && !at_end) {
+            return Step{Status::more, used};  // may still be <tool_call|>
+        }
+        sink.end_call();
+        // At the end, a cut-off <tool_call|> is dropped with the call's end.
+        return Step{Status::done, used + (r == 1 ? i + call_end.size() : r == 0 ? rest.size() : 0)};
+    };
+    // Reading stopped making sense at `used`: the arguments are closed there and the call ends
+    // (with its end marker, if that is what follows); any other rest is text.
     auto malformed = [&]() {
         close_all(sink);
-        sink.end_call();
-        return Step{Status::done, used};
+        stage_ = Stage::call_end;
+        return end_of_call();
     };
     while (true) {
         const std::string_view rest = text.substr(used);
@@ -269,16 +282,8 @@ ToolCallSyntax::Step Gemma4ToolCalls::consume(std::string_view text, bool at_end
                 }
                 return malformed();
             }
-            case Stage::call_end: {
-                const size_t i = skip_space(rest, 0);
-                const int r = match_literal(rest, i, call_end);
-                if (r == 0 && !at_end) {
-                    return {Status::more, used};  // may still be <tool_call|>
-                }
-                sink.end_call();
-                // At the end, a cut-off <tool_call|> is dropped with the call's end.
-                return {Status::done, used + (r == 1 ? i + call_end.size() : r == 0 ? rest.size() : 0)};
-            }
+            case Stage::call_end:
+                return end_of_call();
         }
     }
 }
