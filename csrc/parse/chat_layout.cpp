@@ -124,10 +124,10 @@ class ArgKindReader {
 public:
     explicit ArgKindReader(const Arena & a) : a_(a) {}
 
-    void read_tool(const json & p, ChatLayout & layout) {
+    void read_tool(const json & p, ArgKinds & kinds) {
         tool_.clear();
         seen_.clear();
-        walk(p, layout);
+        walk(p, kinds);
     }
 
 private:
@@ -174,12 +174,12 @@ private:
         return k;
     }
 
-    void walk(const json & p, ChatLayout & layout) {
+    void walk(const json & p, ArgKinds & arg_kinds) {
         const std::string t = tag(p);
         if (t == "tool-name") {
             if (auto name = literal_under(p)) {
                 tool_ = *name;
-                layout.arg_kinds[tool_];
+                arg_kinds[tool_];
             }
             return;
         }
@@ -191,7 +191,7 @@ private:
         }
         if (t == "tool-arg-string-value" || t == "tool-arg-value") {
             if (!tool_.empty() && !arg_.empty()) {
-                ArgValueKind & kind = layout.arg_kinds[tool_][arg_];
+                ArgValueKind & kind = arg_kinds[tool_][arg_];
                 if (t == "tool-arg-string-value") {
                     kind.string = true;
                 } else {
@@ -205,11 +205,11 @@ private:
             return;
         }
         if (p.contains("child")) {
-            walk(a_.at(p.at("child")), layout);
+            walk(a_.at(p.at("child")), arg_kinds);
         }
         if (p.contains("children")) {
             for (const auto & c : p.at("children")) {
-                walk(a_.at(c), layout);
+                walk(a_.at(c), arg_kinds);
             }
         }
     }
@@ -220,29 +220,54 @@ private:
     std::set<std::string> seen_;
 };
 
+bool parse_parser(const common_chat_params & params, json & root) {
+    if (params.parser.empty()) {
+        return false;
+    }
+    try {
+        root = json::parse(params.parser);
+    } catch (const std::exception &) {
+        return false;
+    }
+    return true;
+}
+
+void read_rules(const Arena & a, const json & root, std::set<std::string> & rules, ArgKinds & kinds) {
+    ArgKindReader reader(a);
+    for (const auto & [name, id] : root.at("rules").items()) {
+        rules.insert(name);
+        // "tool-NAME": one declared tool's call (its arguments' rules are "tool-NAME-arg-KEY")
+        if (name.rfind("tool-", 0) == 0 && name.find("-arg-") == std::string::npos) {
+            reader.read_tool(a.at(id), kinds);
+        }
+    }
+}
+
 }  // namespace
 
-std::optional<ChatLayout> read_chat_layout(const common_chat_params & params) {
-    if (params.parser.empty()) {
+std::optional<ParserFacts> read_parser_facts(const common_chat_params & params) {
+    json root;
+    if (!parse_parser(params, root)) {
         return std::nullopt;
     }
+    const Arena a{root.at("parsers")};
+    ParserFacts facts;
+    read_rules(a, root, facts.rules, facts.arg_kinds);
+    for (const auto & p : a.parsers) {
+        facts.extracts_reasoning = facts.extracts_reasoning || is_tag(a, p, "reasoning");
+    }
+    return facts;
+}
+
+std::optional<ChatLayout> read_chat_layout(const common_chat_params & params) {
     json root_json;
-    try {
-        root_json = json::parse(params.parser);
-    } catch (const std::exception &) {
+    if (!parse_parser(params, root_json)) {
         return std::nullopt;
     }
     const Arena a{root_json.at("parsers")};
     ChatLayout layout;
 
-    ArgKindReader arg_kinds(a);
-    for (const auto & [name, id] : root_json.at("rules").items()) {
-        layout.rules.insert(name);
-        // "tool-NAME": one declared tool's call (its arguments' rules are "tool-NAME-arg-KEY")
-        if (name.rfind("tool-", 0) == 0 && name.find("-arg-") == std::string::npos) {
-            arg_kinds.read_tool(a.at(id), layout);
-        }
-    }
+    read_rules(a, root_json, layout.rules, layout.arg_kinds);
     int reasoning_blocks = 0;
     int content_nodes = 0;
     for (const auto & p : a.parsers) {

@@ -13,6 +13,8 @@ namespace {
 constexpr std::string_view kChannel = "<|channel|>";
 constexpr std::string_view kMessage = "<|message|>";
 constexpr std::string_view kStart = "<|start|>assistant";
+constexpr std::string_view kCall = "<|call|>";
+constexpr std::string_view kEnd = "<|end|>";
 constexpr std::string_view kToFunctions = " to=functions.";
 constexpr std::string_view kTo = " to=";
 // A header longer than this is not one (recipients and constraints are short identifiers).
@@ -138,7 +140,7 @@ bool HarmonyStreamParser::open_message(std::string_view header) {
     }
     std::string_view name = recipient;
     if (consume(name, kToFunctions.substr(kTo.size())) && declared_.count(std::string(name)) && is_constraint(after)) {
-        out_->push_back({StreamEventKind::tool_call_start, {}, 0, new_tool_call_id(), std::string(name)});
+        out_->push_back({StreamEventKind::tool_call_start, {}, calls_, new_tool_call_id(), std::string(name)});
         arguments_end_.reset();
         arguments_started_ = false;
         state_ = State::tool_arguments;
@@ -229,19 +231,36 @@ bool HarmonyStreamParser::step(bool at_end) {
             }
             const std::string_view value = rest.substr(n);
             if (const size_t end = arguments_end_.scan(value); end != JsonValueEnd::npos) {
-                out_->push_back({StreamEventKind::tool_args, std::string(value.substr(0, end)), 0});
-                out_->push_back({StreamEventKind::tool_call_end, {}, 0});
+                out_->push_back({StreamEventKind::tool_args, std::string(value.substr(0, end)), calls_});
+                out_->push_back({StreamEventKind::tool_call_end, {}, calls_});
+                ++calls_;
                 pos_ += end;
-                state_ = State::done;
+                state_ = State::after_call;
                 return true;
             }
             // Cut off at the end: flush everything, the call stays open.
             const size_t keep = at_end ? 0 : incomplete_utf8_tail(value);
             if (value.size() > keep) {
-                out_->push_back({StreamEventKind::tool_args, std::string(value.substr(0, value.size() - keep)), 0});
+                out_->push_back({StreamEventKind::tool_args, std::string(value.substr(0, value.size() - keep)), calls_});
             }
             pos_ += value.size() - keep;
             return false;
+        }
+        case State::after_call: {
+            // The call's <|call|> (or the <|end|> some outputs close it with), if written.
+            const size_t n = skip_space(rest, 0);
+            for (const std::string_view end : {kCall, kEnd}) {
+                const int r = match_literal(rest, n, end);
+                if (r == 0 && !at_end) {
+                    return false;
+                }
+                if (r == 1) {
+                    pos_ += n + end.size();
+                    break;
+                }
+            }
+            state_ = State::next_message;
+            return true;
         }
         case State::done:
             pos_ = buf_.size();

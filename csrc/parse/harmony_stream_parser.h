@@ -1,6 +1,7 @@
 // gpt-oss "harmony" output: a sequence of messages, each a header and a body,
 //   <|channel|>analysis<|message|>reasoning<|end|><|start|>assistant<|channel|>final<|message|>answer
-// ending with the final message or one tool call, whose recipient sits in the header:
+// ending with the final message; tool calls, whose recipient sits in the header, each end at
+// <|call|> and may be followed by more messages (another call, a final message):
 //   <|start|>assistant to=functions.NAME<|channel|>commentary <|constrain|>json<|message|>{json}
 //   <|start|>assistant<|channel|>commentary to=functions.NAME <|constrain|>json<|message|>{json}
 // (the generation prompt already holds the first "<|start|>assistant").
@@ -43,7 +44,8 @@ private:
         header,          // up to <|message|>
         body,            // up to <|end|>
         tool_arguments,  // the call's raw JSON
-        next_message,    // <|start|>assistant after a message's <|end|>
+        after_call,      // the call's <|call|>, if written
+        next_message,    // <|start|>assistant after a message's <|end|> or a call
         done,            // after the final message or the call: the reference reads no further
         malformed,       // not harmony: the rest is content, never dropped
     };
@@ -59,6 +61,7 @@ private:
     MarkerMatcher message_end_{{"<|end|>"}};
     JsonValueEnd arguments_end_;
     bool arguments_started_ = false;
+    size_t calls_ = 0;  // calls ended so far: the next call's index
 };
 
 }  // namespace pyllm::parse

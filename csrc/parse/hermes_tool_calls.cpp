@@ -52,6 +52,7 @@ void HermesToolCalls::begin(std::string_view start_marker) {
     stage_ = Stage::header;
     started_value_ = false;
     value_end_.reset();
+    held_start_ = held_scanned_ = held_end_ = 0;
 }
 
 size_t HermesToolCalls::match_header(std::string_view text, std::string & name, bool array_open,
@@ -106,6 +107,66 @@ size_t HermesToolCalls::match_header(std::string_view text, std::string & name, 
     return c.pos;
 }
 
+size_t HermesToolCalls::match_arguments_key(std::string_view text) const {
+    HeaderCursor c{text};
+    auto fail = [&]() { return (c.partial || c.at_end()) ? size_t(0) : npos; };
+    if (array_wrapped_) {
+        c.space();
+        if (!c.literal("[")) return fail();
+    }
+    if (opening_brace_) {
+        c.space();
+        if (!c.literal("{")) return fail();
+    }
+    c.space();
+    if (!c.literal(args_key_)) return fail();
+    c.space();
+    if (!c.literal(":")) return fail();
+    return c.pos;
+}
+
+ToolCallSyntax::Step HermesToolCalls::consume_arguments_first(std::string_view text, bool at_end, ToolCallSink & sink) {
+    const Step wait{at_end ? Status::cut_off : Status::more, 0};
+    if (!started_value_) {
+        const size_t i = skip_space(text, held_start_);
+        if (i == text.size()) {
+            return wait;
+        }
+        held_start_ = held_scanned_ = i;
+        started_value_ = true;
+    }
+    if (held_end_ == 0) {
+        const size_t n = value_end_.scan(text.substr(held_scanned_));
+        if (n == JsonValueEnd::npos) {
+            held_scanned_ = text.size();
+            return wait;
+        }
+        held_end_ = held_scanned_ + n;
+    }
+    // `, "name": "NAME"` after the arguments
+    HeaderCursor c{text, held_end_};
+    c.space();
+    if (!c.literal(",")) return c.partial || c.at_end() ? wait : Step{Status::not_a_call, 0};
+    c.space();
+    if (!c.literal("\"name\"")) return c.partial || c.at_end() ? wait : Step{Status::not_a_call, 0};
+    c.space();
+    if (!c.literal(":")) return c.partial || c.at_end() ? wait : Step{Status::not_a_call, 0};
+    c.space();
+    if (!c.literal("\"")) return c.partial || c.at_end() ? wait : Step{Status::not_a_call, 0};
+    const size_t name_end = text.find('"', c.pos);
+    if (name_end == npos) {
+        return text.size() - c.pos > longest_header ? Step{Status::not_a_call, 0} : wait;
+    }
+    const std::string name(text.substr(c.pos, name_end - c.pos));
+    if (!declared_.count(name)) {
+        return {Status::not_a_call, 0};
+    }
+    sink.start_call(name, {});
+    sink.arguments(text.substr(held_start_, held_end_ - held_start_));
+    stage_ = Stage::object_close;
+    return {Status::more, name_end + 1};
+}
+
 ToolCallSyntax::Step HermesToolCalls::consume_arguments(std::string_view text, ToolCallSink & sink) {
     size_t i = 0;
     if (!started_value_) {
@@ -138,25 +199,41 @@ ToolCallSyntax::Step HermesToolCalls::consume(std::string_view text, bool at_end
     size_t used = 0;
     if (stage_ == Stage::header) {
         std::string name;
-        const size_t n = match_header(text, name, array_wrapped_, opening_brace_);
+        size_t n = match_header(text, name, array_wrapped_, opening_brace_);
+        const bool args_first = n == npos;
+        if (args_first) {
+            n = match_arguments_key(text.substr(0, longest_header));
+        }
         if (n == npos || (n == 0 && text.size() > longest_header)) {
             return {Status::not_a_call, 0};
         }
         if (n == 0) {
             return {at_end ? Status::cut_off : Status::more, 0};
         }
-        if (!declared_.count(name)) {
+        if (args_first) {
+            held_start_ = n;
+            stage_ = Stage::arguments_first;
+        } else if (!declared_.count(name)) {
             return {Status::not_a_call, 0};
+        } else {
+            sink.start_call(name, {});
+            stage_ = Stage::arguments;
+            used = n;
         }
-        sink.start_call(name, {});
-        stage_ = Stage::arguments;
-        used = n;
+    }
+    if (stage_ == Stage::arguments_first) {
+        const Step r = consume_arguments_first(text, at_end, sink);
+        if (stage_ == Stage::arguments_first) {
+            return r;
+        }
+        used = r.consumed;
     }
     for (;;) {
         const std::string_view rest = text.substr(used);
         switch (stage_) {
             case Stage::header:
-                return {Status::more, used};  // not reached: the header is read above
+            case Stage::arguments_first:
+                return {Status::more, used};  // not reached: read above
             case Stage::arguments: {
                 const auto r = consume_arguments(rest, sink);
                 used += r.consumed;

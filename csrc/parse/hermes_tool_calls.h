@@ -43,6 +43,10 @@ private:
         more_members,  // members after the arguments (Nemo's "id"), up to the object's end
         after_object,  // ", {" another call in the same wrapper, or the end marker
         tail,          // anything else up to the end marker
+        // {"arguments": {...}, "name": "NAME"} (Mistral v3 models write the arguments first):
+        // the object is read without consuming anything until the name is known, since the
+        // call cannot start before it and the text must stay whole if it is not a call.
+        arguments_first,
     };
 
     // Matches `[[] [{] ["type": "function",] "name": "NAME", "<args_key>":` with any spacing.
@@ -51,6 +55,10 @@ private:
     // The object of the current call has closed.
     std::optional<Step> object_closed(size_t used, ToolCallSink & sink);
     Step consume_arguments(std::string_view text, ToolCallSink & sink);
+    // `[[] [{] "<args_key>":` : bytes matched, 0 while it may still become one, npos if not.
+    size_t match_arguments_key(std::string_view text) const;
+    // The arguments_first stage over the text from the call's start.
+    Step consume_arguments_first(std::string_view text, bool at_end, ToolCallSink & sink);
 
     std::set<std::string> declared_;
     MarkerMatcher call_end_;
@@ -63,6 +71,10 @@ private:
     Stage stage_ = Stage::header;
     bool started_value_ = false;
     JsonValueEnd value_end_;
+    // arguments_first: where the arguments begin, how far they were scanned, where they end
+    size_t held_start_ = 0;
+    size_t held_scanned_ = 0;
+    size_t held_end_ = 0;
 };
 
 }  // namespace pyllm::parse

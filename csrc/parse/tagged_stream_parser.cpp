@@ -9,6 +9,11 @@
 
 namespace pyllm::parse {
 
+namespace {
+// Stray text longer than this inside a section is text after the calls, not noise.
+constexpr size_t longest_skipped_text = 256;
+}  // namespace
+
 TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_ptr<ToolCallSyntax> tool_calls,
                                        CallSection section)
     : state_(layout.skip_leading_space ? State::leading_space : State::reasoning_probe),
@@ -22,7 +27,10 @@ TaggedStreamParser::TaggedStreamParser(const ChatLayout & layout, std::unique_pt
         reasoning_end_ = MarkerMatcher(std::move(ends));
     }
     if (tool_calls_) {
-        call_start_ = MarkerMatcher(layout.content_until);
+        std::vector<std::string> starts = layout.content_until;
+        dropped_from_ = starts.size();
+        starts.insert(starts.end(), layout.content_dropped.begin(), layout.content_dropped.end());
+        call_start_ = MarkerMatcher(std::move(starts));
         std::vector<std::string> next = section_.next_call.empty() ? layout.content_until : section_.next_call;
         section_ends_ = next.size();
         next.insert(next.end(), section_.end.begin(), section_.end.end());
@@ -103,18 +111,34 @@ bool TaggedStreamParser::step(bool at_end) {
                 state_ = space_before_content_ ? State::content_space : State::content;
                 return true;
             }
-            const std::string & tag = reasoning_->start;
-            const size_t n = std::min(tag.size(), rest.size());
-            if (rest.compare(0, n, tag, 0, n) != 0 || (n < tag.size() && at_end)) {
-                state_ = space_before_content_ ? State::content_space : State::content;
+            bool may_open = false;
+            for (size_t t = 0; t <= reasoning_->other_tags.size(); ++t) {
+                const std::string & tag = t == 0 ? reasoning_->start : reasoning_->other_tags[t - 1].first;
+                const size_t n = std::min(tag.size(), rest.size());
+                if (rest.compare(0, n, tag, 0, n) != 0) {
+                    continue;
+                }
+                if (n < tag.size()) {
+                    may_open = true;
+                    continue;
+                }
+                pos_ += tag.size();
+                if (t > 0) {
+                    // Reasoning opened with another tag pair: it ends at that pair's end tag.
+                    std::vector<std::string> ends{reasoning_->other_tags[t - 1].second};
+                    ends.insert(ends.end(), reasoning_->stop_before.begin(), reasoning_->stop_before.end());
+                    reasoning_end_ = MarkerMatcher(std::move(ends));
+                    reasoning_->start_optional.clear();
+                    reasoning_->end_optional.clear();
+                }
+                optional_matched_ = 0;
+                state_ = State::reasoning_start_space;
                 return true;
             }
-            if (n < tag.size()) {
+            if (may_open && !at_end) {
                 return false;
             }
-            pos_ += tag.size();
-            optional_matched_ = 0;
-            state_ = State::reasoning_start_space;
+            state_ = space_before_content_ ? State::content_space : State::content;
             return true;
         }
         case State::reasoning_start_space:
@@ -204,6 +228,10 @@ bool TaggedStreamParser::step(bool at_end) {
                 pos_ = at_end ? buf_.size() : pos_;
                 return false;
             }
+            if (static_cast<size_t>(m.marker) >= dropped_from_) {
+                pos_ += call_start_.marker(m.marker).size();
+                return true;
+            }
             enter(call_start_.marker(m.marker), 0, {});
             return true;
         }
@@ -245,6 +273,20 @@ bool TaggedStreamParser::step(bool at_end) {
             }
             const MarkerMatcher & next = section_closed_ ? call_start_ : next_call_;
             const auto m = next.find(rest.substr(n));
+            if (section_.skip_text_in_section && !section_closed_ && m.text_end > 0) {
+                if (m.marker >= 0 && m.text_end <= longest_skipped_text) {
+                    pos_ += n + m.text_end;
+                    return true;
+                }
+                if (m.marker < 0 && rest.size() - n <= longest_skipped_text && !at_end) {
+                    return false;  // may still be followed by a marker
+                }
+            }
+            if (m.text_end == 0 && m.marker >= 0 && &next == &call_start_ &&
+                static_cast<size_t>(m.marker) >= dropped_from_) {
+                pos_ += n + next.marker(m.marker).size();
+                return true;
+            }
             if (m.text_end == 0 && m.marker >= 0) {
                 const std::string & marker = next.marker(m.marker);
                 const bool section_end = &next == &next_call_ && static_cast<size_t>(m.marker) >= section_ends_;

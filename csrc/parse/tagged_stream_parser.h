@@ -37,6 +37,9 @@ struct CallSection {
     // Text allowed between calls besides whitespace; never held back as a partial match, so
     // it must be a single character.
     std::string separator;
+    // Short text inside an open section, before its next call or its end, is skipped rather
+    // than ending the section (Kimi-K2 models write stray words between the markers).
+    bool skip_text_in_section = false;
 };
 
 class TaggedStreamParser : public BufferedParser, private ToolCallSink {
@@ -78,7 +81,8 @@ private:
 
     bool space_before_content_ = false;
     MarkerMatcher reasoning_end_;
-    MarkerMatcher call_start_;  // in content: a call's or a section's start
+    MarkerMatcher call_start_;  // in content: a call's or a section's start, or a dropped marker
+    size_t dropped_from_ = 0;   // call_start_'s markers from this index on are dropped
     MarkerMatcher next_call_;   // after a call or a section's start: another call, or the section's end
     CallSection section_;
     std::unique_ptr<ToolCallSyntax> tool_calls_;

@@ -78,7 +78,7 @@ FALLBACK_CASES = {
     "meetkai-functionary-medium-v3.2.jinja": 'get_weather\n{"city": "Paris"}',
     "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja": "<|START_THINKING|>Hm.<|END_THINKING|><|START_ACTION|>"
     '[{"tool_call_id": "0", "tool_name": "get_weather", "parameters": {"city": "Paris"}}]<|END_ACTION|>',
-    "deepseek-ai-DeepSeek-V3.2.jinja": "<think>Hmm.</think>Sunny in Paris.",
+    "ByteDance-Seed-OSS.jinja": "Sunny in Paris.",
 }
 
 

@@ -1,7 +1,8 @@
 """The tagged-argument and Kimi-K2 families against llama.cpp's own parser, token by token.
 
 Qwen3-Coder / Qwen3.5 / Nemotron-3 (<function=...><parameter=...>), GLM-4.5..4.7
-(<arg_key>/<arg_value>), MiniMax-M2 (<invoke>/<parameter name=...>) and Kimi-K2
+(<arg_key>/<arg_value>), MiniMax-M2 (<invoke>/<parameter name=...>), DeepSeek V3.2 / V4 DSML
+(<｜DSML｜invoke name=...><｜DSML｜parameter name=... string=...>) and Kimi-K2
 (<|tool_call_begin|>functions.NAME:N...). Each output is written the way the template renders
 an assistant turn, tokenized with a vocab-only tokenizer and fed one token at a time (see
 conftest.check_against_reference). No GGUF ships with these models' own tokenizers: Qwen3.5
@@ -87,6 +88,22 @@ def kimi_section(calls: list[str]) -> str:
     )
 
 
+# DeepSeek DSML writes each parameter's type in its tag: string="true" for the schema's strings.
+DSML_STRING_KEYS = {"city", "label"}
+
+
+def dsml_invoke(name: str, args: Args) -> str:
+    body = "".join(
+        f'<｜DSML｜parameter name="{k}" string="{"true" if k in DSML_STRING_KEYS else "false"}">{v}</｜DSML｜parameter>\n'
+        for k, v in args
+    )
+    return f'<｜DSML｜invoke name="{name}">\n{body}</｜DSML｜invoke>\n'
+
+
+def dsml_block(block: str) -> Callable[[list[str]], str]:
+    return lambda invokes: f"\n\n<｜DSML｜{block}>\n" + "".join(invokes) + f"</｜DSML｜{block}>"
+
+
 QWEN2 = "ggml-vocab-qwen2.gguf"
 FAMILIES = [
     Family(
@@ -100,6 +117,10 @@ FAMILIES = [
     Family("glm", {"GLM-4.6.jinja": QWEN2}, {"GLM-4.6.jinja": "tag"}, glm46_call, "\n".join),
     Family("glm", {"GLM-4.7-Flash.jinja": QWEN2}, {"GLM-4.7-Flash.jinja": "forced"}, glm47_call, "".join),
     Family("minimax-m2", {"MiniMax-M2.jinja": QWEN2}, {"MiniMax-M2.jinja": "forced"}, minimax_invoke, minimax_section),
+    Family("dsml", {"deepseek-ai-DeepSeek-V3.2.jinja": QWEN2}, {"deepseek-ai-DeepSeek-V3.2.jinja": "forced"},
+           dsml_invoke, dsml_block("function_calls")),
+    Family("dsml", {"deepseek-ai-DeepSeek-V4.jinja": QWEN2}, {"deepseek-ai-DeepSeek-V4.jinja": "forced"},
+           dsml_invoke, dsml_block("tool_calls")),
     Family(
         "kimi-k2",
         {"Kimi-K2-Instruct.jinja": QWEN2, "Kimi-K2-Thinking.jinja": QWEN2, "moonshotai-Kimi-K2.jinja": QWEN2},

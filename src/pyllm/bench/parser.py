@@ -95,6 +95,30 @@ def llama3_output(reasoning: str, story: str) -> str:  # no reasoning block: the
     return f'{reasoning}\n{{"name": "write_file", "parameters": {write_file_args(story)}}}'
 
 
+def dsml_output(reasoning: str, story: str) -> str:  # DeepSeek V4: the prompt opens <think>
+    param = '<｜DSML｜parameter name="{}" string="true">{}</｜DSML｜parameter>\n'
+    return (
+        f'{reasoning}</think>\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name="write_file">\n'
+        f'{param.format("path", "story.txt")}{param.format("content", story)}</｜DSML｜invoke>\n</｜DSML｜tool_calls>'
+    )
+
+
+def gemma4_output(reasoning: str, story: str) -> str:
+    return (
+        f'<|channel>thought\n{reasoning}<channel|><|tool_call>call:write_file{{content:<|"|>{story}<|"|>,'
+        f'path:<|"|>story.txt<|"|>}}<tool_call|>'
+    )
+
+
+def kimi_k3_output(reasoning: str, story: str) -> str:  # the prompt opens the think element
+    arg = '<|open|>argument key="{}" type="string"<|sep|>{}<|close|>argument<|sep|>'
+    return (
+        f'{reasoning}<|close|>think<|sep|><|open|>response<|sep|><|close|>response<|sep|><|open|>tools<|sep|>'
+        f'<|open|>call tool="write_file" index="1"<|sep|>{arg.format("path", "story.txt")}'
+        f'{arg.format("content", story)}<|close|>call<|sep|><|close|>tools<|sep|><|close|>message<|sep|>'
+    )
+
+
 # family -> (template, vocab-only tokenizer, output writer); the tokenizers are not always the
 # model's own (none ships for GLM, MiniMax or Kimi), which only changes where tokens split.
 FAMILIES = {
@@ -107,6 +131,9 @@ FAMILIES = {
     "mistral": ("mistralai-Ministral-3-14B-Reasoning-2512.jinja", "ggml-vocab-llama-bpe.gguf", mistral_output),
     "harmony": ("openai-gpt-oss-120b.jinja", "ggml-vocab-llama-bpe.gguf", harmony_output),
     "llama3": ("meta-llama-Llama-3.1-8B-Instruct.jinja", "ggml-vocab-llama-bpe.gguf", llama3_output),
+    "dsml": ("deepseek-ai-DeepSeek-V4.jinja", "ggml-vocab-deepseek-llm.gguf", dsml_output),
+    "gemma4": ("google-gemma-4-31B-it.jinja", "ggml-vocab-gemma-4.gguf", gemma4_output),
+    "kimi-k3": ("Kimi-K3.jinja", VOCAB, kimi_k3_output),
 }
 
 
