@@ -109,9 +109,14 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     cp.n_threads = n_threads;
     cp.n_threads_batch = n_threads;
     cp.flash_attn_type = static_cast<llama_flash_attn_type>(options_.flash_attn);
-    // A full-size sliding-window cache keeps every position, so a slot's KV can be cut
-    // back to any shared prefix (prompt caching) also for SWA models such as Gemma 3.
-    cp.swa_full = true;
+    // A sliding-window model (Gemma 3) keeps only the last window of its window layers (plus
+    // a batch), so the cache is small whatever the context; checkpoints of that window bring
+    // back a prefix the window has left. Without checkpoints only a full-size window cache,
+    // which keeps every position, lets a slot be cut back to a shared prefix.
+    const bool can_checkpoint = options_.ctx_checkpoints > 0 && options_.cache_ram_mib != 0;
+    const bool sliding = llama_model_n_swa(model_->get()) > 0;
+    full_swa_cache_ = sliding && (options_.swa_full || !can_checkpoint);
+    cp.swa_full = full_swa_cache_;
     cp.kv_unified = options_.kv_unified;
     cp.no_perf = true;
 
@@ -120,8 +125,8 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     // Each slot is guaranteed its share, whether or not the KV buffer is unified.
     n_ctx_slot_ = static_cast<int>(llama_n_ctx(ctx_)) / options_.n_parallel;
     batch_ = llama_batch_init(options_.n_batch, 0, 1);
-    needs_checkpoints_ = options_.ctx_checkpoints > 0 && options_.cache_ram_mib != 0 &&
-                         (llama_model_is_recurrent(model_->get()) || llama_model_is_hybrid(model_->get()));
+    needs_checkpoints_ = can_checkpoint && (llama_model_is_recurrent(model_->get()) ||
+                                            llama_model_is_hybrid(model_->get()) || (sliding && !full_swa_cache_));
     for (int i = 0; i < options_.n_parallel; ++i) slots_.push_back(std::make_unique<Slot>(i));
     thread_ = std::thread([this] { run(); });
     preparer_ = std::make_unique<RequestPreparer>(
@@ -359,7 +364,7 @@ Engine::Slot & Engine::pick_slot(const std::vector<llama_token> & prompt) {
 }
 
 void Engine::prepare_slot(Slot & slot, const std::vector<llama_token> & prompt) {
-    if (llama_model_n_swa(model_->get()) != 0) return;  // nothing is saved (evict_idle_slots)
+    if (full_swa_cache_) return;  // nothing is saved (evict_idle_slots)
     // A saved prompt that shares more with this one than the slot's own cache replaces it.
     const size_t own = common_prefix(slot.cache, prompt);
     std::optional<SavedPrompt> restored = cache_.take_best(prompt, own);
@@ -447,13 +452,14 @@ void Engine::take_checkpoint(Slot & slot) {
 
 void Engine::evict_idle_slots(const Slot & started) {
     // Every decode attends over all the cells in use in a unified KV buffer, so idle slots'
-    // caches slow down the running tasks: they leave the context when a task starts. A model
-    // without sliding-window layers is saved to host memory and comes back exactly. A
-    // sliding-window model's saved state keeps only the last window, from which a prompt can
-    // rarely continue (it diverges a few tokens back), so it is not saved; instead the most
-    // recently released idle slot stays, which keeps two alternating conversations (an agent
-    // and its side requests) cached.
-    const bool exact = llama_model_n_swa(model_->get()) == 0;
+    // caches slow down the running tasks: they leave the context when a task starts, saved to
+    // host memory with their checkpoints, and come back exactly (a sliding window's saved
+    // state holds only the last window: a prompt that goes back further resumes at a
+    // checkpoint). On a full-size window cache there are no checkpoints, and a prompt could
+    // rarely continue from the last window (it diverges a few tokens back), so nothing is
+    // saved; instead the most recently released idle slot stays, which keeps two alternating
+    // conversations (an agent and its side requests) cached.
+    const bool exact = !full_swa_cache_;
     const Slot * recent = nullptr;
     for (auto & s : slots_) {
         if (!s->task && s.get() != &started && !s->cache.empty() && (!recent || s->last_used > recent->last_used)) {
@@ -482,17 +488,21 @@ size_t Engine::cut_back(Slot & slot, size_t keep) {
     auto drop_checkpoints_after = [&](size_t n) {
         while (!slot.checkpoints.empty() && slot.checkpoints.back().n_tokens > n) slot.checkpoints.pop_back();
     };
-    const auto pos = static_cast<llama_pos>(keep);
-    bool kept = llama_memory_seq_rm(mem, slot.id, pos, -1);  // recurrent memory cannot go back
+    // Recurrent memory cannot go back at all; a sliding window can go back only as far as its
+    // cells are still there.
+    bool kept = llama_memory_seq_rm(mem, slot.id, static_cast<llama_pos>(keep), -1) &&
+                (keep == 0 || window_kept(slot, keep));
     if (!kept && keep > 0) {
-        // The nearest checkpoint at or before `keep` brings back the part that cannot be cut;
-        // a refused restore leaves the sequence in an unknown state: it is all decoded again.
+        // The nearest checkpoint at or before `keep` brings back the part that cannot be cut
+        // (the recurrent state, the window's cells); a refused restore leaves the sequence in
+        // an unknown state: it is all decoded again.
         drop_checkpoints_after(keep);
         if (slot.checkpoints.empty()) return drop_all();
         const Checkpoint & c = slot.checkpoints.back();
         kept = llama_state_seq_set_data_ext(ctx_, c.state.data(), c.state.size(), slot.id,
                                             LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) == c.state.size() &&
-               llama_memory_seq_rm(mem, slot.id, static_cast<llama_pos>(c.n_tokens), -1);
+               llama_memory_seq_rm(mem, slot.id, static_cast<llama_pos>(c.n_tokens), -1) &&
+               window_kept(slot, c.n_tokens);
         {
             std::lock_guard<std::mutex> lock(mu_);
             ++(kept ? cache_stats_.checkpoint_restores : cache_stats_.checkpoint_restore_failures);
@@ -500,17 +510,22 @@ size_t Engine::cut_back(Slot & slot, size_t keep) {
         if (!kept) return drop_all();
         keep = c.n_tokens;
     }
-    if (kept && keep > 0) {
-        // The next token attends to the sliding window before it. Cells that have fallen out of
-        // a sequence's window can be taken by other sequences (llama.cpp reuses them even in a
-        // full-size SWA cache), so the window may be gone; then the prompt is decoded again.
-        const llama_pos pos_min = llama_memory_seq_pos_min(mem, slot.id);
-        kept = pos_min >= 0 && pos_min <= std::max<llama_pos>(0, static_cast<llama_pos>(keep) - llama_model_n_swa(model_->get()));
-    }
     if (!kept) return drop_all();
     slot.cache.resize(keep);
     drop_checkpoints_after(keep);
     return keep;
+}
+
+bool Engine::window_kept(const Slot & slot, size_t n) const {
+    // A token at position n attends to the positions from n - n_swa + 1 on (a chunked window,
+    // Llama 4's, starts later still), and llama.cpp keeps a sequence's cells contiguous from
+    // its lowest position. Cells that fell out of a window are reused for other tokens (also
+    // in a full-size window cache), so the lowest position tells whether the window is whole.
+    // Without a window it is 0, or a recurrent state's own position, never past n.
+    const llama_pos n_swa = llama_model_n_swa(model_->get());
+    const llama_pos pos_min = llama_memory_seq_pos_min(llama_get_memory(ctx_), slot.id);
+    const llama_pos needed = static_cast<llama_pos>(n) - (n_swa > 0 ? n_swa - 1 : 0);
+    return pos_min >= 0 && pos_min <= std::max<llama_pos>(0, needed);
 }
 
 void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {

@@ -39,8 +39,15 @@ struct EngineOptions {
     // continues one of them. 0: idle slots stay in the context; -1: no limit.
     int64_t cache_ram_mib = 8192;
     // Context checkpoints kept per slot for memory that cannot be cut back to a prefix
-    // (recurrent and hybrid models); they share cache_ram_mib's host memory. 0: none.
+    // (recurrent and hybrid models, sliding windows); they share cache_ram_mib's host memory.
+    // 0: none.
     int ctx_checkpoints = 8;
+    // A sliding-window model's window cache at the full context size (llama-server's
+    // --swa-full): every position stays, so a slot can be cut back to any prefix without
+    // checkpoints, but idle slots cannot leave the context and long contexts pay for the
+    // window layers' full KV. Also what a sliding-window model gets without checkpoints
+    // (ctx_checkpoints or cache_ram_mib 0).
+    bool swa_full = false;
     // While tasks are generating, prompt chunks are sized so that one step takes about this
     // long (from the measured step costs), so running streams keep getting tokens during
     // another request's long prefill (chunked prefill with a step budget, as vLLM's); with
@@ -119,6 +126,9 @@ private:
     // before `keep` where the memory cannot be cut there; returns how many tokens are kept
     // (0, all dropped, when nothing left can continue).
     size_t cut_back(Slot & slot, size_t keep);
+    // Whether the slot's sequence still holds every cell a token at position `n` attends to
+    // (a sliding window's cells go once they fall out of it).
+    bool window_kept(const Slot & slot, size_t n) const;
     // Where a prompt's prefill pauses for a checkpoint: the start of the generation prompt
     // (the last control token) and the token before the last.
     std::vector<size_t> checkpoint_positions(const std::vector<llama_token> & prompt) const;
@@ -146,6 +156,10 @@ private:
     uint64_t release_count_ = 0;
     PromptCache cache_;  // the scheduler thread's
     bool needs_checkpoints_ = false;  // the memory cannot be cut back to any prefix
+    // A sliding-window model on a full-size window cache (EngineOptions::swa_full): cut back
+    // anywhere, so no checkpoints; its idle slots are not saved (a saved state keeps only the
+    // last window).
+    bool full_swa_cache_ = false;
     // A step's cost as fixed + rows * per-row (moving averages; 0: not measured yet): the
     // fixed part from steps with no prompt rows, the per-row part from steps with many.
     double step_fixed_ms_ = 0;

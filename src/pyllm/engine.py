@@ -259,7 +259,13 @@ class Engine:
     raises :class:`pyllm.EngineOverloadedError`. ``cache_ram_mib`` is host memory for the
     KV of idle slots: when a task starts, idle slots are copied out of the context (every
     decode attends over all the cells in use) and a later prompt that continues one is
-    copied back; 0 keeps idle slots in the context, -1 sets no limit. ``max_stall_ms``: while
+    copied back; 0 keeps idle slots in the context, -1 sets no limit. It also holds the context
+    checkpoints taken while prompts are decoded, for memory that cannot simply be cut back to a
+    shared prefix: recurrent and hybrid models, and sliding-window models (Gemma 3), whose
+    window layers keep only the last window. ``swa_full=True`` (llama-server's ``--swa-full``)
+    keeps a sliding-window model's whole context in its window layers instead: any prefix can
+    be reused without checkpoints, but the KV cache is the full size in every layer, and idle
+    slots are not saved (the most recently used one stays in the context). ``max_stall_ms``: while
     tasks generate, another prompt's prefill goes in chunks sized so that a step takes about
     this long, so running streams keep getting tokens (0, the default: chunks of ``n_batch``;
     on a CPU small chunks cost prefill speed). An option left out (or None) takes the native
@@ -288,6 +294,7 @@ class Engine:
         flash_attn: bool | None = None,
         max_queued: int | None = None,
         cache_ram_mib: int | None = None,
+        swa_full: bool | None = None,
         max_stall_ms: int | None = None,
         mmproj: str | os.PathLike[str] | None = None,
         image_max_pixels: int | None = None,
@@ -296,7 +303,8 @@ class Engine:
     ) -> None:
         self.model = model
         options = {"n_parallel": n_parallel, "n_ctx": n_ctx, "n_batch": n_batch, "n_threads": n_threads,
-                   "max_queued": max_queued, "cache_ram_mib": cache_ram_mib, "max_stall_ms": max_stall_ms,
+                   "max_queued": max_queued, "cache_ram_mib": cache_ram_mib, "swa_full": swa_full,
+                   "max_stall_ms": max_stall_ms,
                    "mmproj": None if mmproj is None else os.fspath(mmproj), "image_max_pixels": image_max_pixels,
                    "mmproj_offload": mmproj_offload, "grammar": grammar}
         self._native = _core.Engine(

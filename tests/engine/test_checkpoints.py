@@ -1,5 +1,7 @@
-"""Context checkpoints: the prompt cache of memory that cannot be cut back to a prefix
-(Qwen3.5's recurrent layers), on the tiny random-weight Qwen3.5 (tests/models)."""
+"""Context checkpoints: the prompt cache of memory that cannot be cut back to a prefix, on
+Qwen3.5's recurrent layers (the tiny random-weight Qwen3.5 of tests/models) and on sliding
+windows, whose cells go once they fall out of the window (the default model, Gemma 3, and the
+tiny Gemma 4 MoE)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,3 +70,100 @@ def test_checkpoints_travel_with_a_slot_saved_to_host_memory(qwen35: pyllm.Model
         again = e.generate(turn2, max_tokens=12, temperature=0, ignore_eos=True)
     assert again.result.usage.cached_tokens == len(turn1) - 1
     assert again.text == cold(qwen35, turn2).text
+
+
+# -- sliding windows -------------------------------------------------------------------------
+# Gemma 3 270M attends over 512 tokens in 15 of its 18 layers, the tiny Gemma 4 MoE over 64 in
+# three of four: the window layers keep only the last window of each slot (plus a batch), so
+# prompts here are longer than a window.
+
+SWA_SYSTEM = "You are a coding agent working in a repository. " + " ".join(
+    f"Rule {i}: files under src/module_{i} follow the house style and keep their tests." for i in range(60))
+
+
+@pytest.fixture(scope="module", params=["gemma3", "gemma4-moe"])
+def sliding(request: pytest.FixtureRequest, model: pyllm.Model, tiny_models: dict[str, Path]) -> pyllm.Model:
+    return model if request.param == "gemma3" else pyllm.Model(tiny_models["gemma4-moe"])
+
+
+def chat_turn(model: pyllm.Model, messages: list[dict[str, str]]) -> list[int]:
+    return model.tokenize(pyllm.chat.render_chat_format(model, messages).prompt, add_special=True)
+
+
+def sliding_turns(model: pyllm.Model) -> tuple[list[int], list[int]]:
+    """A first turn, and the next one as the template renders it: the first turn's prompt, an
+    answer that is not what the model generated, a new user message."""
+    first = [{"role": "system", "content": SWA_SYSTEM}, {"role": "user", "content": "List the files."}]
+    turn1 = chat_turn(model, first)
+    turn2 = chat_turn(model, [*first, {"role": "assistant", "content": "a.py and b.py."},
+                              {"role": "user", "content": "Open a.py."}])
+    assert turn2[:len(turn1)] == turn1
+    return turn1, turn2
+
+
+def sliding_cold(model: pyllm.Model, prompt: list[int]) -> pyllm.Completion:
+    with pyllm.Engine(model, n_parallel=2, n_ctx=2 * 2048) as fresh:
+        return fresh.generate(prompt, max_tokens=12, temperature=0, ignore_eos=True)
+
+
+def test_sliding_window_slot_leaves_the_context_and_resumes_at_a_checkpoint_equal_to_a_cold_run(sliding: pyllm.Model):
+    turn1, turn2 = sliding_turns(sliding)
+    assert len(turn1) > 600
+    with pyllm.Engine(sliding, n_parallel=2, n_ctx=2 * 2048) as e:
+        e.generate(turn1, max_tokens=8, temperature=0, ignore_eos=True)
+        assert e.stats()["checkpoints"] >= 1 and e.stats()["checkpoint_bytes"] > 0
+        e.generate(sliding.tokenize("another conversation " * 20), max_tokens=2, temperature=0)
+        # The first conversation's slot left the context for host memory, its checkpoints with it.
+        assert e.stats()["saved_prompts"] >= 1
+        again = e.generate(turn2, max_tokens=12, temperature=0, ignore_eos=True)
+        assert e.stats()["checkpoint_restores"] == 1 and e.stats()["checkpoint_restore_failures"] == 0
+    # The saved state holds the last window only; the answer differs from the generated one, so
+    # the next turn goes back to the checkpoint one token before the end of turn 1.
+    assert again.result.usage.cached_tokens == len(turn1) - 1
+    assert again.text == sliding_cold(sliding, turn2).text
+
+
+def test_sliding_window_prompt_continuing_a_saved_slot_at_its_end_needs_no_checkpoint(sliding: pyllm.Model):
+    turn1, _ = sliding_turns(sliding)
+    with pyllm.Engine(sliding, n_parallel=2, n_ctx=2 * 2048) as e:
+        task = e.submit(turn1, max_tokens=6, temperature=0, ignore_eos=True, n_probs=1)
+        "".join(task)
+        generated = [p["token"] for p in task.logprobs()]
+        e.generate(sliding.tokenize("another conversation " * 20), max_tokens=2, temperature=0)
+        # The saved state ends with the last window: a prompt going on from its end resumes
+        # there (the last generated token was never decoded).
+        follow_up = turn1 + generated + sliding.tokenize(" Next.")
+        again = e.generate(follow_up, max_tokens=4, temperature=0, ignore_eos=True)
+        assert e.stats()["checkpoint_restores"] == 0
+    assert again.result.usage.cached_tokens == len(turn1) + len(generated) - 1
+
+
+def test_sliding_window_prefix_without_a_checkpoint_is_decoded_again(sliding: pyllm.Model):
+    turn1, _ = sliding_turns(sliding)
+    with pyllm.Engine(sliding, n_parallel=2, n_ctx=2 * 2048) as e:
+        e.generate(turn1, max_tokens=4, temperature=0, ignore_eos=True)
+        e.generate(sliding.tokenize("another conversation " * 20), max_tokens=2, temperature=0)
+        # Diverges long before the first checkpoint, and behind the saved window.
+        diverged = turn1[:300] + sliding.tokenize(" something else entirely")
+        out = e.generate(diverged, max_tokens=12, temperature=0, ignore_eos=True)
+    assert out.result.usage.cached_tokens == 0
+    assert out.text == sliding_cold(sliding, diverged).text
+
+
+def test_sliding_window_checkpoints_share_the_host_memory_limit(model: pyllm.Model):
+    # A Gemma 3 270M window checkpoint is 7.5 MiB (15 layers x 512 cells x 1 KiB): 10 MiB hold one.
+    turn1, _ = sliding_turns(model)
+    with pyllm.Engine(model, n_parallel=1, n_ctx=2048, cache_ram_mib=10) as e:
+        e.generate(turn1, max_tokens=2, temperature=0)
+        stats = e.stats()
+    assert stats["checkpoints"] == 1 and 0 < stats["checkpoint_bytes"] <= 10 << 20
+
+
+def test_full_size_sliding_window_cache_takes_no_checkpoints(model: pyllm.Model):
+    turn1, turn2 = sliding_turns(model)
+    with pyllm.Engine(model, n_parallel=2, n_ctx=2 * 2048, swa_full=True) as e:
+        e.generate(turn1, max_tokens=8, temperature=0, ignore_eos=True)
+        again = e.generate(turn2, max_tokens=12, temperature=0, ignore_eos=True)
+        assert e.stats()["checkpoints"] == 0
+    # Every position stays in the window layers: the slot is cut back to the whole shared prefix.
+    assert again.result.usage.cached_tokens == len(turn1)

@@ -1,5 +1,5 @@
 """Prompt cache across slots: which slot a prompt takes, idle slots leaving the context (to host
-memory for full-attention models), sliding windows that are gone, and exactness of reuse."""
+memory), sliding windows that are gone, and exactness of reuse."""
 import pytest
 
 import pyllm
@@ -69,11 +69,25 @@ def test_host_memory_limit_drops_the_oldest_saved_prompts(full_attention_model: 
         assert e.generate(first, max_tokens=1, temperature=0).result.usage.cached_tokens <= 1  # BOS
 
 
-def test_sliding_window_model_keeps_the_most_recent_idle_slot_in_the_context(model: pyllm.Model):
-    # A saved sliding-window state holds only the last window, so idle slots of such a model are
-    # not saved: the most recently released one stays (an agent and its side requests), the
-    # others are dropped so that running tasks do not attend over them.
+def test_sliding_window_model_saves_idle_slots_to_host_memory(model: pyllm.Model):
+    # With checkpoints of the window, a sliding-window model's idle slots leave the context as
+    # a full-attention model's do (tests/engine/test_checkpoints.py resumes them).
     with pyllm.Engine(model, n_parallel=3, n_ctx=3 * 2048) as e:
+        agent = words(500, "agent")
+        e.generate(agent, max_tokens=2, temperature=0)
+        e.generate(words(100, "one"), max_tokens=2, temperature=0)
+        e.generate(words(100, "two"), max_tokens=2, temperature=0)
+        assert e.stats()["saved_prompts"] == 2
+        back = e.generate(agent + " next", max_tokens=2, temperature=0)
+        assert back.result.usage.cached_tokens >= len(e.tokenize_prompt(agent)) - 1
+
+
+def test_full_size_sliding_window_cache_keeps_the_most_recent_idle_slot_in_the_context(model: pyllm.Model):
+    # Without checkpoints (swa_full) a saved sliding-window state, which holds only the last
+    # window, could rarely be resumed, so idle slots are not saved: the most recently released
+    # one stays (an agent and its side requests), the others are dropped so that running tasks
+    # do not attend over them.
+    with pyllm.Engine(model, n_parallel=3, n_ctx=3 * 2048, swa_full=True) as e:
         agent = words(500, "agent")
         e.generate(agent, max_tokens=2, temperature=0)
         e.generate(words(100, "side"), max_tokens=2, temperature=0)

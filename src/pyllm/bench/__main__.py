@@ -2,6 +2,7 @@ import importlib
 import sys
 
 BENCHMARKS = {
+    "agent": "pyllm.bench.agent",
     "bridge": "pyllm.bench.bridge",
     "conformance": "pyllm.bench.conformance",
     "decode": "pyllm.bench.decode",

@@ -58,9 +58,11 @@ def pyllm_serve_command(*flags: str) -> list[str]:
 class Server:
     """A server process on loopback, healthy on entry (``GET /health`` answers 200), stopped on exit."""
 
-    def __init__(self, name: str, command: list[str], port: int, start_timeout: float = 180) -> None:
+    def __init__(self, name: str, command: list[str], port: int, start_timeout: float = 180,
+                 env: dict[str, str] | None = None) -> None:
         self.name = name
         self.command = command
+        self.env = env or {}  # over the quiet logging defaults
         self.base_url = f"http://127.0.0.1:{port}"
         self.start_timeout = start_timeout
         # A file, not a pipe: a server that logs a lot must never block on a full pipe.
@@ -68,7 +70,7 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
-        env = {**os.environ, "PYLLM_LOG_LEVEL": "error", "PYLLM_HTTP_LOG_LEVEL": "warning"}
+        env = {**os.environ, "PYLLM_LOG_LEVEL": "error", "PYLLM_HTTP_LOG_LEVEL": "warning", **self.env}
         self.proc = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + self.start_timeout
         while True:
@@ -88,6 +90,14 @@ class Server:
     def output(self) -> str:
         self.log.seek(0)
         return self.log.read()
+
+    def rss_mib(self) -> float:
+        """Resident memory of the server process now (Linux; 0 elsewhere)."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()  # type: ignore[union-attr]
+        except OSError:
+            return 0.0
+        return int(status.split("VmRSS:")[1].split()[0]) / 1024
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (Linux; 0 elsewhere). Unlike wall
@@ -150,6 +160,7 @@ class Stream:
     stamps: list[float] = field(default_factory=list)  # arrival of each non-empty text piece
     end: float = 0.0
     prompt_tokens: int | None = None
+    cached_tokens: int | None = None  # Anthropic: cache_read_input_tokens (prompt_tokens excludes them)
     completion_tokens: int | None = None
     text: str = ""
 
@@ -203,8 +214,10 @@ async def stream_anthropic(client: httpx.AsyncClient, base_url: str, system: lis
                 s.text += piece
             elif event["type"] == "message_start":
                 s.prompt_tokens = event["message"]["usage"]["input_tokens"]
+                s.cached_tokens = event["message"]["usage"].get("cache_read_input_tokens")
             elif event["type"] == "message_delta":
                 s.completion_tokens = event["usage"]["output_tokens"]
                 s.prompt_tokens = event["usage"].get("input_tokens") or s.prompt_tokens
+                s.cached_tokens = event["usage"].get("cache_read_input_tokens", s.cached_tokens)
     s.end = time.perf_counter()
     return s

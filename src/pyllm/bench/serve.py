@@ -285,7 +285,8 @@ class Bench:
                 lambda row: row.values[PYLLM] <= 0.2),
         ]
 
-    def agent_conversation(self, system_body: str, step_texts: list[str], turn: int) -> list[dict[str, Any]]:
+    @staticmethod
+    def agent_conversation(system_body: str, step_texts: list[str], turn: int) -> list[dict[str, Any]]:
         """The conversation at ``turn``: the task, then (scripted reply, tool output) pairs; the prefill."""
         messages: list[dict[str, Any]] = [{"role": "user", "content": "Fix the failing test in the lighthouse log parser."}]
         for k in range(turn):
