@@ -33,7 +33,8 @@ import httpx
 
 import pyllm
 from pyllm.bench.http import TOOLS, Server, free_port, stream_anthropic
-from pyllm.bench.serve import BILLING_HEADER, LLAMA, PYLLM, TEMPLATE_SHOWN, Bench, Settings, Texts, check_same_prompts, load_average, machine, server_commands
+from pyllm.bench.serve import (BILLING_HEADER, LLAMA, PYLLM, TEMPLATE_SHOWN, Bench, Settings, Texts, check_same_prompts,
+                               load_average, machine, server_commands)
 
 PYLLM_SWA_FULL = "pyllm --swa-full"
 _KV_SIZE = re.compile(r"llama_kv_cache: size = +([\d.]+) MiB")
@@ -116,24 +117,27 @@ def report(results: dict[str, list[list[dict[str, float]]]], memory: dict[str, d
            commands: dict[str, list[str]], args: argparse.Namespace, argv: list[str] | None, model: Path,
            load_start: str, settings: Settings) -> str:
     names = list(results)
-    first = results[names[0]][0]
     lines = [f"Command: `{shlex.join(['python', '-m', 'pyllm.bench', 'agent', *(argv if argv is not None else sys.argv[1:])])}`  ",
              f"Machine: {machine()}; load average at start {load_start}, at end {load_average()}  ",
              f"Model: `{model.name}`; {args.parallel} slots of {settings.n_ctx_slot()} tokens; "
              f"{args.sessions} sessions per server", "",
-             "| turn | prompt tokens | " + " | ".join(f"decoded, {n}" for n in names) + " | "
+             "| turn | " + " | ".join(f"decoded of prompt tokens, {n}" for n in names) + " | "
              + " | ".join(f"wall s, {n}" for n in names) + " |",
-             "|---:|---:|" + "---:|" * (2 * len(names))]
-    for t in range(len(first)):
-        decoded = [sorted({s[t]["decoded"] for s in results[n]}) for n in names]
+             "|---:|" + "---:|" * (2 * len(names))]
+    for t in range(len(results[names[0]][0])):
+        cells = []
+        for n in names:
+            decoded = sorted({int(s[t]["decoded"]) for s in results[n]})  # one value when the sessions agree
+            cells.append(", ".join(map(str, decoded)) + f" of {int(results[n][0][t]['prompt'])}")
         walls = [statistics.median(s[t]["wall"] for s in results[n]) for n in names]
-        lines.append(f"| {t + 1} | {first[t]['prompt']} | " + " | ".join("/".join(str(int(d)) for d in ds) for ds in decoded)
-                     + " | " + " | ".join(f"{w:.2f}" for w in walls) + " |")
+        lines.append(f"| {t + 1} | " + " | ".join(cells) + " | " + " | ".join(f"{w:.2f}" for w in walls) + " |")
     totals = [statistics.median(sum(turn["wall"] for turn in s) for s in results[n]) for n in names]
-    lines.append("| all | | " + " | ".join("" for _ in names) + " | " + " | ".join(f"**{w:.2f}**" for w in totals) + " |")
+    lines.append("| all | " + " | ".join("" for _ in names) + " | " + " | ".join(f"**{w:.2f}**" for w in totals) + " |")
+    lines += ["", f"Session wall time, {PYLLM} / {PYLLM_SWA_FULL}: "
+              f"{totals[names.index(PYLLM)] / totals[names.index(PYLLM_SWA_FULL)]:.2f}x  "]
     base = totals[names.index(LLAMA)] if LLAMA in names else None
     if base:
-        lines += ["", "Session wall time / llama-server's: " + ", ".join(f"{n} {w / base:.2f}x" for n, w in zip(names, totals))]
+        lines += ["Session wall time / llama-server's: " + ", ".join(f"{n} {w / base:.2f}x" for n, w in zip(names, totals))]
     lines += ["", "| server | KV cache MiB | per slot | resident MiB after start | after the sessions |",
               "|---|---:|---:|---:|---:|"]
     for n in names:
