@@ -12,8 +12,8 @@ answered with 64 greedy tokens; every session has a new system prompt, so its fi
 cold, and the slot of the session before is idle beside it. Per turn: prompt tokens, the
 prompt tokens each server decoded (``usage.input_tokens``: the part not read from its prompt
 cache) and wall time (median over sessions; the order of the servers alternates). Per
-server: the KV cache llama.cpp allocated (from its log) and the process's resident memory
-after start and after the sessions.
+server: the KV cache llama.cpp allocated (from pyllm's log; llama-server does not log it) and
+the process's resident memory after start and after the sessions.
 """
 from __future__ import annotations
 
@@ -142,7 +142,8 @@ def report(results: dict[str, list[list[dict[str, float]]]], memory: dict[str, d
               "|---|---:|---:|---:|---:|"]
     for n in names:
         m = memory[n]
-        lines.append(f"| {n} | {m['kv']:.1f} | {m['kv'] / args.parallel:.1f} | {m['rss_start']:.0f} | {m['rss_end']:.0f} |")
+        kv = f"{m['kv']:.1f} | {m['kv'] / args.parallel:.1f}" if m["kv"] else "not logged | "
+        lines.append(f"| {n} | {kv} | {m['rss_start']:.0f} | {m['rss_end']:.0f} |")
     generated = {n: sorted({turn["generated"] for s in results[n] for turn in s}) for n in names}
     lines += ["", "Generated tokens per turn: " + "; ".join(f"{n} {g}" for n, g in generated.items()), "",
               "Servers as started:", ""]
