@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from .test_metrics import scrape
+
 RULES = " ".join(f"Rule {i}: files under src/module_{i} follow the house style." for i in range(60))
 
 
@@ -36,6 +38,7 @@ def openai(server, system: str, messages: list[dict[str, Any]], grammar: str) ->
 @pytest.mark.parametrize("api", [anthropic, openai], ids=["anthropic", "openai"])
 def test_next_turn_after_the_slot_left_the_context_reports_the_tokens_reused(cached, api):
     system = f"[{uuid.uuid4().hex}] You are a coding agent. {RULES}"
+    restores = scrape(cached)["pyllm_context_checkpoint_restores_total"]
     first = [{"role": "user", "content": "List the files."}]
     turn1 = api(cached, system, first, 'root ::= "Sure."')
     assert turn1["cache_read_input_tokens"] <= 1  # BOS at most
@@ -48,3 +51,4 @@ def test_next_turn_after_the_slot_left_the_context_reports_the_tokens_reused(cac
                                  {"role": "user", "content": "Open a.py."}], 'root ::= "ok"')
     assert turn2["cache_read_input_tokens"] == n_turn1 - 1
     assert turn2["input_tokens"] > 1
+    assert scrape(cached)["pyllm_context_checkpoint_restores_total"] == restores + 1

@@ -96,7 +96,7 @@ _ENGINE_SAMPLES = (
     ("pyllm_prompt_cache_bytes", "gauge", "Host memory those prompts hold, their checkpoints included.",
      "saved_bytes"),
     ("pyllm_context_checkpoints", "gauge",
-     "Context checkpoints (recurrent and hybrid models), in slots and in saved prompts.", "checkpoints"),
+     "Context checkpoints (recurrent and hybrid models, sliding windows), in slots and in saved prompts.", "checkpoints"),
     ("pyllm_context_checkpoint_bytes", "gauge", "Host memory the checkpoints hold.", "checkpoint_bytes"),
     ("pyllm_context_checkpoint_restores_total", "counter", "Prompts resumed from a context checkpoint.",
      "checkpoint_restores"),

@@ -222,7 +222,7 @@ def routes(state: Any) -> list[Route]:
             "n_ctx": n_ctx,
             "total_slots": stats["n_slots"],
             # What the prompt cache holds in host memory now (idle slots' prompts, and the
-            # context checkpoints of recurrent and hybrid models).
+            # context checkpoints of recurrent, hybrid and sliding-window models).
             "prompt_cache": {key: stats[key] for key in ("saved_prompts", "saved_bytes", "checkpoints",
                                                          "checkpoint_bytes", "checkpoint_restores",
                                                          "checkpoint_restore_failures")},
