@@ -67,9 +67,11 @@ def test_metrics_count_requests_tokens_and_latencies(metered):
     assert grew("pyllm_time_to_first_token_seconds_sum") > 0
     assert grew("pyllm_time_per_output_token_seconds_count") == 2
     assert after["pyllm_slots_total"] == 2 and after["pyllm_slots_busy"] == 0 and after["pyllm_queue_depth"] == 0
-    # The prompt cache and the context checkpoints (none on this attention-only model).
+    # The prompt cache and the context checkpoints: the default model's sliding window is
+    # checkpointed one token before the end of every prompt.
     assert after["pyllm_prompt_cache_prompts"] >= 0 and after["pyllm_prompt_cache_bytes"] >= 0
-    assert after["pyllm_context_checkpoints"] == 0 and after["pyllm_context_checkpoint_restores_total"] == 0
+    assert after["pyllm_context_checkpoints"] >= 1 and after["pyllm_context_checkpoint_bytes"] > 0
+    assert after["pyllm_context_checkpoint_restore_failures_total"] == 0
 
 
 def test_metrics_is_off_without_the_flag(server):
