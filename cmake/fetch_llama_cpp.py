@@ -50,7 +50,17 @@ def download_sdist(workdir: Path) -> Path:
         "--disable-pip-version-check", "-d", str(workdir), f"{PACKAGE}=={VERSION}",
     ]
     print("-- pyllm: downloading", f"{PACKAGE}=={VERSION}", "source distribution with pip", flush=True)
-    result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # pip reads the sdist's metadata after downloading it. In an isolated environment that
+    # means installing its build requirements from source too (":all:" covers them): CMake
+    # itself, minutes of bootstrap on a machine with no pip cache. The metadata needs only
+    # scikit-build-core, which the environment building pyllm has; fall back to isolation
+    # where it does not.
+    result = subprocess.run(cmd[:4] + ["--no-build-isolation"] + cmd[4:], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir()
+        result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
         raise FetchError(f"pip download failed (exit {result.returncode}):\n{result.stdout[-4000:]}")
     archives = list(workdir.glob("llama_cpp_python-*.tar.gz")) + list(workdir.glob("llama-cpp-python-*.tar.gz"))
