@@ -104,13 +104,14 @@ void bind_engine(py::module_ & m) {
     engine_defaults["max_queued"] = defaults.max_queued;
     engine_defaults["cache_ram_mib"] = defaults.cache_ram_mib;
     engine_defaults["swa_full"] = defaults.swa_full;
+    engine_defaults["ctx_checkpoints"] = defaults.ctx_checkpoints;
     engine_defaults["max_stall_ms"] = defaults.max_stall_ms;
     m.attr("ENGINE_DEFAULTS") = engine_defaults;
 
     py::class_<Engine, std::shared_ptr<Engine>>(m, "Engine")
         .def(py::init([](std::shared_ptr<pyllm::Model> model, int n_parallel, int n_ctx, int n_batch, int n_threads,
                          int flash_attn, int max_queued, bool kv_unified, int64_t cache_ram_mib, bool swa_full,
-                         int max_stall_ms, std::string mmproj, int64_t image_max_pixels, bool mmproj_offload,
+                         int ctx_checkpoints, int max_stall_ms, std::string mmproj, int64_t image_max_pixels, bool mmproj_offload,
                          std::string grammar) {
                  pyllm::EngineOptions o;
                  o.n_parallel = n_parallel;
@@ -122,6 +123,7 @@ void bind_engine(py::module_ & m) {
                  o.kv_unified = kv_unified;
                  o.cache_ram_mib = cache_ram_mib;
                  o.swa_full = swa_full;
+                 o.ctx_checkpoints = ctx_checkpoints;
                  o.max_stall_ms = max_stall_ms;
                  o.mmproj = std::move(mmproj);
                  o.image_max_pixels = image_max_pixels;
@@ -134,7 +136,7 @@ void bind_engine(py::module_ & m) {
              py::arg("n_batch") = defaults.n_batch, py::arg("n_threads") = defaults.n_threads,
              py::arg("flash_attn") = defaults.flash_attn, py::arg("max_queued") = defaults.max_queued,
              py::arg("kv_unified") = defaults.kv_unified, py::arg("cache_ram_mib") = defaults.cache_ram_mib,
-             py::arg("swa_full") = defaults.swa_full,
+             py::arg("swa_full") = defaults.swa_full, py::arg("ctx_checkpoints") = defaults.ctx_checkpoints,
              py::arg("max_stall_ms") = defaults.max_stall_ms,
              py::arg("mmproj") = defaults.mmproj, py::arg("image_max_pixels") = defaults.image_max_pixels,
              py::arg("mmproj_offload") = defaults.mmproj_offload, py::arg("grammar") = defaults.grammar)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <optional>
 
@@ -128,6 +129,8 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     needs_checkpoints_ = can_checkpoint && (llama_model_is_recurrent(model_->get()) ||
                                             llama_model_is_hybrid(model_->get()) || (sliding && !full_swa_cache_));
     for (int i = 0; i < options_.n_parallel; ++i) slots_.push_back(std::make_unique<Slot>(i));
+    const char * failpoint = std::getenv("PYLLM_FAILPOINT");
+    refuse_restores_ = failpoint && std::string(failpoint) == "checkpoint_restore";
     thread_ = std::thread([this] { run(); });
     preparer_ = std::make_unique<RequestPreparer>(
         model_, projector_,
@@ -501,6 +504,7 @@ size_t Engine::cut_back(Slot & slot, size_t keep) {
         const Checkpoint & c = slot.checkpoints.back();
         kept = llama_state_seq_set_data_ext(ctx_, c.state.data(), c.state.size(), slot.id,
                                             LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) == c.state.size() &&
+               !refuse_restores_ &&
                llama_memory_seq_rm(mem, slot.id, static_cast<llama_pos>(c.n_tokens), -1) &&
                window_kept(slot, c.n_tokens);
         {

@@ -160,6 +160,9 @@ private:
     // anywhere, so no checkpoints; its idle slots are not saved (a saved state keeps only the
     // last window).
     bool full_swa_cache_ = false;
+    // PYLLM_FAILPOINT=checkpoint_restore: every checkpoint restore counts as refused, so tests
+    // can prove that the fallback (a cold decode) gives the same answer. Read once, at start.
+    bool refuse_restores_ = false;
     // A step's cost as fixed + rows * per-row (moving averages; 0: not measured yet): the
     // fixed part from steps with no prompt rows, the per-row part from steps with many.
     double step_fixed_ms_ = 0;

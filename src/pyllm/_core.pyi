@@ -366,7 +366,7 @@ class Task:
     def stop_sequence(self) -> str:
         ...
 class Engine:
-    def __init__(self, model: Model, n_parallel: typing.SupportsInt | typing.SupportsIndex = 4, n_ctx: typing.SupportsInt | typing.SupportsIndex = 0, n_batch: typing.SupportsInt | typing.SupportsIndex = 512, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, flash_attn: typing.SupportsInt | typing.SupportsIndex = -1, max_queued: typing.SupportsInt | typing.SupportsIndex = 64, kv_unified: bool = True, cache_ram_mib: typing.SupportsInt | typing.SupportsIndex = 8192, swa_full: bool = False, max_stall_ms: typing.SupportsInt | typing.SupportsIndex = 0, mmproj: str = '', image_max_pixels: typing.SupportsInt | typing.SupportsIndex = 0, mmproj_offload: bool = True, grammar: str = '') -> None:
+    def __init__(self, model: Model, n_parallel: typing.SupportsInt | typing.SupportsIndex = 4, n_ctx: typing.SupportsInt | typing.SupportsIndex = 0, n_batch: typing.SupportsInt | typing.SupportsIndex = 512, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, flash_attn: typing.SupportsInt | typing.SupportsIndex = -1, max_queued: typing.SupportsInt | typing.SupportsIndex = 64, kv_unified: bool = True, cache_ram_mib: typing.SupportsInt | typing.SupportsIndex = 8192, swa_full: bool = False, ctx_checkpoints: typing.SupportsInt | typing.SupportsIndex = 8, max_stall_ms: typing.SupportsInt | typing.SupportsIndex = 0, mmproj: str = '', image_max_pixels: typing.SupportsInt | typing.SupportsIndex = 0, mmproj_offload: bool = True, grammar: str = '') -> None:
         ...
     def count_tokens(self, request: ChatRequest) -> int:
         """
@@ -515,4 +515,4 @@ def tokenize_array(model: Model, text: str, add_special: bool, parse_special: bo
     """
     Model.tokenize as an int32 array that owns the native buffer.
     """
-ENGINE_DEFAULTS: dict = {'n_parallel': 4, 'n_ctx': 0, 'n_batch': 512, 'n_threads': 0, 'max_queued': 64, 'cache_ram_mib': 8192, 'swa_full': False, 'max_stall_ms': 0}
+ENGINE_DEFAULTS: dict = {'n_parallel': 4, 'n_ctx': 0, 'n_batch': 512, 'n_threads': 0, 'max_queued': 64, 'cache_ram_mib': 8192, 'swa_full': False, 'ctx_checkpoints': 8, 'max_stall_ms': 0}

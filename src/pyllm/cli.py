@@ -106,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
         chat_template_file=args.chat_template_file, reasoning=args.reasoning,
         reasoning_field=args.reasoning_field, reasoning_format=args.reasoning_format,
         n_predict=args.n_predict, grammar=grammar, max_queued=args.max_queued, cache_ram_mib=args.cache_ram,
-        max_stall_ms=args.max_stall, swa_full=args.swa_full,
+        max_stall_ms=args.max_stall, swa_full=args.swa_full, ctx_checkpoints=args.ctx_checkpoints,
         rpc=args.rpc or [], api_keys=api_keys,
         max_body_bytes=args.max_body_size, request_timeout=args.request_timeout, metrics=args.metrics,
         log_format=args.log_format, shutdown_grace=args.shutdown_grace,
@@ -212,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="sliding-window models (Gemma 3): keep the whole context in the window layers, so any "
                           "prefix is reused without context checkpoints, at the cost of a full-size KV cache in "
                           "every layer and idle slots that stay in the context")
+    srv.add_argument("--ctx-checkpoints", "-ctxcp", "--swa-checkpoints", type=int, metavar="N",
+                     help="context checkpoints kept per slot for hybrid/recurrent and sliding-window models, so a "
+                          "conversation's next turn resumes instead of decoding its whole prompt again (0: none; "
+                          f"default {_core.ENGINE_DEFAULTS['ctx_checkpoints']})")
     _add_device_arguments(srv)
     srv.add_argument("--embeddings", action="store_true",
                      help="serve POST /v1/embeddings (inputs up to -b tokens; a second context over the model)")

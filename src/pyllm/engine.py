@@ -265,7 +265,10 @@ class Engine:
     window layers keep only the last window. ``swa_full=True`` (llama-server's ``--swa-full``)
     keeps a sliding-window model's whole context in its window layers instead: any prefix can
     be reused without checkpoints, but the KV cache is the full size in every layer, and idle
-    slots are not saved (the most recently used one stays in the context). ``max_stall_ms``: while
+    slots are not saved (the most recently used one stays in the context). ``ctx_checkpoints``
+    (llama-server's ``--ctx-checkpoints``) bounds the checkpoints kept per slot, oldest dropped
+    first; 0 takes none (a hybrid model then decodes every prompt whole, a sliding-window model
+    gets the full-size window cache). ``max_stall_ms``: while
     tasks generate, another prompt's prefill goes in chunks sized so that a step takes about
     this long, so running streams keep getting tokens (0, the default: chunks of ``n_batch``;
     on a CPU small chunks cost prefill speed). An option left out (or None) takes the native
@@ -295,6 +298,7 @@ class Engine:
         max_queued: int | None = None,
         cache_ram_mib: int | None = None,
         swa_full: bool | None = None,
+        ctx_checkpoints: int | None = None,
         max_stall_ms: int | None = None,
         mmproj: str | os.PathLike[str] | None = None,
         image_max_pixels: int | None = None,
@@ -304,7 +308,7 @@ class Engine:
         self.model = model
         options = {"n_parallel": n_parallel, "n_ctx": n_ctx, "n_batch": n_batch, "n_threads": n_threads,
                    "max_queued": max_queued, "cache_ram_mib": cache_ram_mib, "swa_full": swa_full,
-                   "max_stall_ms": max_stall_ms,
+                   "ctx_checkpoints": ctx_checkpoints, "max_stall_ms": max_stall_ms,
                    "mmproj": None if mmproj is None else os.fspath(mmproj), "image_max_pixels": image_max_pixels,
                    "mmproj_offload": mmproj_offload, "grammar": grammar}
         self._native = _core.Engine(

@@ -59,8 +59,16 @@ def test_serve_help_lists_llama_server_flags():
     r = run("serve", "--help")
     assert r.returncode == 0
     for flag in ("--model", "--ctx-size", "--parallel", "--n-gpu-layers", "--alias", "--chat-template-file",
-                 "--reasoning", "--reasoning-format", "--n-predict", "--rpc"):
+                 "--reasoning", "--reasoning-format", "--n-predict", "--rpc", "--ctx-checkpoints", "--swa-full",
+                 "--cache-ram", "--grammar", "--mmproj"):
         assert flag in r.stdout
+
+
+def test_serve_takes_llama_servers_checkpoint_flag_spellings():
+    from pyllm.cli import parse_args
+    for spelling in ("--ctx-checkpoints", "-ctxcp", "--swa-checkpoints"):
+        assert parse_args(["serve", spelling, "3"]).ctx_checkpoints == 3
+    assert parse_args(["serve"]).ctx_checkpoints is None
 
 
 def test_serve_with_rpc_on_a_build_without_rpc_refuses_to_serve_locally():

@@ -167,3 +167,35 @@ def test_full_size_sliding_window_cache_takes_no_checkpoints(model: pyllm.Model)
         assert e.stats()["checkpoints"] == 0
     # Every position stays in the window layers: the slot is cut back to the whole shared prefix.
     assert again.result.usage.cached_tokens == len(turn1)
+
+
+def test_a_refused_restore_decodes_the_prompt_cold_and_gives_the_same_answer(
+        qwen35: pyllm.Model, monkeypatch: pytest.MonkeyPatch):
+    # The failpoint makes the engine treat every restore as one llama.cpp refused.
+    monkeypatch.setenv("PYLLM_FAILPOINT", "checkpoint_restore")
+    turn1 = first_turn(qwen35)
+    turn2 = next_turn(qwen35, turn1)
+    with pyllm.Engine(qwen35, n_parallel=2, n_ctx=2 * 2048) as e:
+        e.generate(turn1, max_tokens=8, temperature=0, ignore_eos=True)
+        again = e.generate(turn2, max_tokens=12, temperature=0, ignore_eos=True)
+        stats = e.stats()
+    assert stats["checkpoint_restore_failures"] == 1 and stats["checkpoint_restores"] == 0
+    assert again.result.usage.cached_tokens == 0
+    assert again.text == cold(qwen35, turn2).text
+
+
+def test_ctx_checkpoints_bounds_the_checkpoints_of_a_slot(qwen35: pyllm.Model):
+    turn1 = first_turn(qwen35)
+    turns = [turn1]
+    for _ in range(3):
+        turns.append(next_turn(qwen35, turns[-1]))
+    with pyllm.Engine(qwen35, n_parallel=1, n_ctx=4096, ctx_checkpoints=2) as e:
+        for prompt in turns:
+            e.generate(prompt, max_tokens=2, temperature=0, ignore_eos=True)
+            assert e.stats()["checkpoints"] <= 2
+        assert e.stats()["checkpoints"] == 2
+    with pyllm.Engine(qwen35, n_parallel=1, n_ctx=4096, ctx_checkpoints=0) as e:
+        e.generate(turns[0], max_tokens=2, temperature=0, ignore_eos=True)
+        again = e.generate(turns[1], max_tokens=2, temperature=0, ignore_eos=True)
+        assert e.stats()["checkpoints"] == 0
+    assert again.result.usage.cached_tokens == 0

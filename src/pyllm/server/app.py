@@ -56,6 +56,7 @@ class ServerConfig:
     cache_ram_mib: int | None = None  # host memory for idle slots' KV; 0: they stay in the context; None: the engine's default
     max_stall_ms: int | None = None   # a running stream's longest wait during another prefill; None: the engine's default
     swa_full: bool = False            # a sliding-window model's window layers at full context size (no checkpoints)
+    ctx_checkpoints: int | None = None  # context checkpoints per slot; None: the engine's default
     rpc: list[str] = field(default_factory=list)  # llama.cpp rpc-server host:port (RPC builds)
     api_keys: list[str] = field(default_factory=list)  # empty: no authentication
     max_body_bytes: int = 32 * 1024 * 1024
@@ -100,6 +101,7 @@ class ServerState:
             cache_ram_mib=config.cache_ram_mib,
             max_stall_ms=config.max_stall_ms,
             swa_full=config.swa_full,
+            ctx_checkpoints=config.ctx_checkpoints,
             mmproj=config.mmproj,
             image_max_pixels=config.image_max_pixels,
             mmproj_offload=config.mmproj_offload,
