@@ -352,17 +352,21 @@ def viewed_image(data: bytes) -> list[dict[str, Any]]:
 
 
 def test_image_in_a_function_call_output_reaches_the_model(vision):
+    # Random projector weights give no telling answer (the model mostly stops at once), so the
+    # prompt cache tells: the prompt holds the picture's content, where the tool output is.
     client = openai_sdk(vision)
 
-    def answer(image: bytes) -> str:
+    def usage(image: bytes) -> tuple[int, int]:
         reply = client.responses.create(model="m", input=viewed_image(image), tools=VIEW_IMAGE,  # type: ignore[arg-type]
-                                        tool_choice="none", temperature=0, max_output_tokens=12)
-        assert reply.status in ("completed", "incomplete")
-        return reply.output_text
+                                        tool_choice="none", temperature=0, max_output_tokens=2)
+        assert reply.status in ("completed", "incomplete") and reply.usage is not None
+        return reply.usage.input_tokens, reply.usage.input_tokens_details.cached_tokens
 
-    red = answer(RED)
-    assert answer(RED) == red
-    assert answer(BLUE) != red
+    n_tokens, _ = usage(RED)
+    assert usage(RED) == (n_tokens, n_tokens - 1)  # all but the last, decoded again for its logits
+    other, cached = usage(BLUE)
+    assert other == n_tokens  # same size, other content: the cache ends where the picture starts
+    assert cached < n_tokens - IMAGE_TOKENS
 
 
 def test_function_call_output_image_counts_as_the_same_tool_message_in_chat_completions(vision):
@@ -408,3 +412,31 @@ def test_function_call_output_image_without_mmproj_names_the_flag(server):
     assert r.status_code == 400, r.text
     assert "--mmproj" in r.json()["error"]["message"]
     assert r.json()["error"]["param"] == "input[2].output[1]"
+
+
+# --- M-RoPE images: the tiny Qwen3.5 with the tiny qwen3vl_merger projector ------------------
+
+FORCED = 'root ::= "A picture of noise."'
+
+
+@pytest.fixture(scope="session")
+def qwen_vision(start_server, tiny_models):
+    return start_server("-m", str(tiny_models["qwen35"]), "--mmproj", str(tiny_models["mmproj-qwen3vl"]),
+                        "-np", "1", "-c", "2048")
+
+
+def test_mrope_image_through_both_apis_gives_the_grammar_forced_output(qwen_vision):
+    anthropic_reply = anthropic_sdk(qwen_vision).messages.create(
+        model="m", max_tokens=16, messages=ask(anthropic_image(RED)),  # type: ignore[arg-type]
+        thinking={"type": "disabled"}, extra_body={"grammar": FORCED, "temperature": 0})
+    assert [b.text for b in anthropic_reply.content if b.type == "text"] == ["A picture of noise."]
+    chat = openai_sdk(qwen_vision).chat.completions.create(
+        model="m", max_tokens=16, temperature=0, reasoning_effort="none", extra_body={"grammar": FORCED},
+        messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": data_uri(RED)}},
+                                               {"type": "text", "text": "What is in the picture?"}]}])
+    assert chat.choices[0].message.content == "A picture of noise."
+    assert chat.usage is not None and chat.usage.prompt_tokens == anthropic_reply.usage.input_tokens
+    response = openai_sdk(qwen_vision).responses.create(
+        model="m", max_output_tokens=16, temperature=0, reasoning={"effort": "none"}, tools=VIEW_IMAGE,  # type: ignore[arg-type]
+        tool_choice="none", input=viewed_image(RED), extra_body={"grammar": FORCED})  # type: ignore[arg-type]
+    assert response.output_text == "A picture of noise."
