@@ -60,6 +60,13 @@ TokenProbs token_probs(llama_context * ctx, int32_t i_batch, llama_token sampled
     return TokenProbs{sampled, logits[sampled] - log_z, std::move(all)};
 }
 
+// The model position of the token at `index` in a prompt with these images (null: text only),
+// or in the cache of a slot that holds such a prompt: its index, unless M-RoPE images came
+// before it (projector.h).
+llama_pos position_of(const PromptImages * images, size_t index) {
+    return images ? images->position(index) : static_cast<llama_pos>(index);
+}
+
 // A server grammar that does not parse is a start-up failure, not a 400 on every request.
 void check_server_grammar(const Model & model, const std::string & grammar) {
     common_params_sampling params;
@@ -479,7 +486,7 @@ void Engine::evict_idle_slots(const Slot & started) {
     }
 }
 
-size_t Engine::cut_back(Slot & slot, size_t keep) {
+size_t Engine::cut_back(Slot & slot, size_t keep, const PromptImages * images) {
     llama_memory_t mem = llama_get_memory(ctx_);
     auto drop_all = [&] {
         llama_memory_seq_rm(mem, slot.id, -1, -1);
@@ -493,8 +500,9 @@ size_t Engine::cut_back(Slot & slot, size_t keep) {
     };
     // Recurrent memory cannot go back at all; a sliding window can go back only as far as its
     // cells are still there.
-    bool kept = llama_memory_seq_rm(mem, slot.id, static_cast<llama_pos>(keep), -1) &&
-                (keep == 0 || window_kept(slot, keep));
+    // The cache up to `keep` is the prompt's, so the prompt's images give its positions.
+    auto pos = [&](size_t index) { return position_of(images, index); };
+    bool kept = llama_memory_seq_rm(mem, slot.id, pos(keep), -1) && (keep == 0 || window_kept(slot, pos(keep)));
     if (!kept && keep > 0) {
         // The nearest checkpoint at or before `keep` brings back the part that cannot be cut
         // (the recurrent state, the window's cells); a refused restore leaves the sequence in
@@ -505,8 +513,7 @@ size_t Engine::cut_back(Slot & slot, size_t keep) {
         kept = llama_state_seq_set_data_ext(ctx_, c.state.data(), c.state.size(), slot.id,
                                             LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) == c.state.size() &&
                !refuse_restores_ &&
-               llama_memory_seq_rm(mem, slot.id, static_cast<llama_pos>(c.n_tokens), -1) &&
-               window_kept(slot, c.n_tokens);
+               llama_memory_seq_rm(mem, slot.id, pos(c.n_tokens), -1) && window_kept(slot, pos(c.n_tokens));
         {
             std::lock_guard<std::mutex> lock(mu_);
             ++(kept ? cache_stats_.checkpoint_restores : cache_stats_.checkpoint_restore_failures);
@@ -520,7 +527,7 @@ size_t Engine::cut_back(Slot & slot, size_t keep) {
     return keep;
 }
 
-bool Engine::window_kept(const Slot & slot, size_t n) const {
+bool Engine::window_kept(const Slot & slot, llama_pos n) const {
     // A token at position n attends to the positions from n - n_swa + 1 on (a chunked window,
     // Llama 4's, starts later still), and llama.cpp keeps a sequence's cells contiguous from
     // its lowest position. Cells that fell out of a window are reused for other tokens (also
@@ -528,7 +535,7 @@ bool Engine::window_kept(const Slot & slot, size_t n) const {
     // Without a window it is 0, or a recurrent state's own position, never past n.
     const llama_pos n_swa = llama_model_n_swa(model_->get());
     const llama_pos pos_min = llama_memory_seq_pos_min(llama_get_memory(ctx_), slot.id);
-    const llama_pos needed = static_cast<llama_pos>(n) - (n_swa > 0 ? n_swa - 1 : 0);
+    const llama_pos needed = n - (n_swa > 0 ? n_swa - 1 : 0);
     return pos_min >= 0 && pos_min <= std::max<llama_pos>(0, needed);
 }
 
@@ -539,7 +546,7 @@ void Engine::admit(Slot & slot, std::shared_ptr<Task> task) {
     if (keep == prompt.size()) --keep;
     // An image is evaluated whole: a prefix that ends inside one goes back to its start.
     while (keep > 0 && is_image_token(prompt[keep]) && prompt[keep - 1] == prompt[keep]) --keep;
-    keep = cut_back(slot, keep);
+    keep = cut_back(slot, keep, task->params().images.get());
     slot.n_prompt_done = keep;
     slot.checkpoint_at.clear();
     slot.checkpoint_due = false;
@@ -621,7 +628,7 @@ void Engine::step() {
     // One token for every generating slot, then prompt chunks in the room that is left.
     for (auto & s : slots_) {
         if (s->task && s->next_token != LLAMA_TOKEN_NULL) {
-            s->i_batch = add(s->next_token, static_cast<llama_pos>(s->cache.size()), s->id, true);
+            s->i_batch = add(s->next_token, position_of(s->task->params().images.get(), s->cache.size()), s->id, true);
             s->cache.push_back(s->next_token);
             s->next_token = LLAMA_TOKEN_NULL;
         }
@@ -634,7 +641,8 @@ void Engine::step() {
         while (s->n_prompt_done < prompt.size() && batch_.n_tokens < row_limit) {
             if (is_image_token(prompt[s->n_prompt_done])) break;  // evaluated at the start of a step
             const bool last = s->n_prompt_done + 1 == prompt.size();
-            const int32_t i = add(prompt[s->n_prompt_done], static_cast<llama_pos>(s->n_prompt_done), s->id, last);
+            const int32_t i = add(prompt[s->n_prompt_done], position_of(s->task->params().images.get(), s->n_prompt_done),
+                                  s->id, last);
             s->cache.push_back(prompt[s->n_prompt_done]);
             ++s->n_prompt_done;
             if (last) s->i_batch = i;
@@ -716,10 +724,18 @@ bool Engine::eval_image(Slot & slot) {
     std::string detail;
     if (image) {
         LogCapture log;
-        llama_pos n_past = static_cast<llama_pos>(slot.n_prompt_done);
+        llama_pos n_past = task.params().images->position(slot.n_prompt_done);
         rc = mtmd_helper_eval_chunk_single(projector_->get(), ctx_, image->chunk, n_past, slot.id, options_.n_batch,
                                            /*logits_last=*/false, &n_past);
         detail = log.summary();
+        // mtmd says where the text after the image goes; the engine's own mapping must agree,
+        // or every later position (and cut-back) of this slot would be off.
+        const llama_pos expected = task.params().images->position(slot.n_prompt_done + image->n_tokens);
+        if (rc == 0 && n_past != expected) {
+            rc = -1;
+            detail = "mtmd placed the text after it at position " + std::to_string(n_past) + ", not " +
+                     std::to_string(expected);
+        }
         std::lock_guard<std::mutex> lock(mu_);
         ++decode_calls_;
     }

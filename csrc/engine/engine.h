@@ -23,6 +23,7 @@ namespace pyllm {
 
 class Model;
 class Projector;
+struct PromptImages;
 class RequestPreparer;
 struct ChatRequest;
 
@@ -125,10 +126,12 @@ private:
     // Drops the slot's KV from position `keep` on, going back to the nearest checkpoint at or
     // before `keep` where the memory cannot be cut there; returns how many tokens are kept
     // (0, all dropped, when nothing left can continue).
-    size_t cut_back(Slot & slot, size_t keep);
-    // Whether the slot's sequence still holds every cell a token at position `n` attends to
-    // (a sliding window's cells go once they fall out of it).
-    bool window_kept(const Slot & slot, size_t n) const;
+    // `images` are those of the prompt whose prefix the slot keeps: they map its cache
+    // indexes to model positions.
+    size_t cut_back(Slot & slot, size_t keep, const PromptImages * images);
+    // Whether the slot's sequence still holds every cell a token at model position `n` attends
+    // to (a sliding window's cells go once they fall out of it).
+    bool window_kept(const Slot & slot, llama_pos n) const;
     // Where a prompt's prefill pauses for a checkpoint: the start of the generation prompt
     // (the last control token) and the token before the last.
     std::vector<size_t> checkpoint_positions(const std::vector<llama_token> & prompt) const;

@@ -100,12 +100,6 @@ Projector::Projector(const Model & model, const ProjectorOptions & options)
     if (!mtmd_support_vision(ctx_.get())) {
         throw ModelLoadError("the multimodal projector " + options.path + " has no vision encoder (audio only)");
     }
-    if (mtmd_decode_use_mrope(ctx_.get())) {
-        // Such models place image tokens on a 2-D grid of positions that differs from their
-        // count; the engine gives every cell the next position.
-        throw ModelLoadError("the multimodal projector " + options.path +
-                             " uses M-RoPE image positions (Qwen-VL family), which this engine does not support yet");
-    }
 }
 
 Projector::~Projector() = default;
@@ -153,6 +147,15 @@ const PromptImages::Image * PromptImages::at(size_t pos) const {
     return it != images.end() && it->pos == pos ? &*it : nullptr;
 }
 
+llama_pos PromptImages::position(size_t index) const {
+    llama_pos saved = 0;
+    for (const Image & image : images) {
+        if (image.pos + image.n_tokens > index) break;
+        saved += static_cast<llama_pos>(image.n_tokens) - image.n_pos;
+    }
+    return static_cast<llama_pos>(index) - saved;
+}
+
 MultimodalPrompt tokenize_with_images(const Projector & projector, const std::string & prompt,
                                       const std::vector<ImageInput> & images) {
     std::vector<mtmd::bitmap_ptr> bitmaps;
@@ -193,7 +196,7 @@ MultimodalPrompt tokenize_with_images(const Projector & projector, const std::st
             continue;
         }
         const size_t n = mtmd_input_chunk_get_n_tokens(chunk);
-        out->images.push_back({result.tokens.size(), n, chunk});
+        out->images.push_back({result.tokens.size(), n, mtmd_input_chunk_get_n_pos(chunk), chunk});
         result.tokens.insert(result.tokens.end(), n, image_token(mtmd_input_chunk_get_id(chunk)));
     }
     if (!result.tokens.empty() && is_image_token(result.tokens.back())) {

@@ -59,17 +59,28 @@ private:
 
 // A prompt's images as mtmd tokenized them: the chunk list (owning the preprocessed images)
 // and, per image chunk, where its pseudo tokens start in the prompt.
+//
+// Two numberings: a token's index in the prompt (and in a slot's cache: one KV cell each)
+// and its position in the model (what RoPE sees). They agree except after an M-RoPE image
+// (Qwen-VL family), whose n_tokens cells on an nx x ny grid advance the position by only
+// max(nx, ny) (mtmd writes the 2-D positions of its cells itself, all with the image's
+// first position as their sequence position).
 struct PromptImages {
     mtmd::input_chunks_ptr chunks;
     struct Image {
-        size_t pos;       // first prompt position
-        size_t n_tokens;  // positions it fills
+        size_t pos;       // first prompt index
+        size_t n_tokens;  // prompt indexes (KV cells) it fills
+        llama_pos n_pos;  // model positions it advances by (n_tokens unless M-RoPE)
         const mtmd_input_chunk * chunk;
     };
     std::vector<Image> images;  // in prompt order
 
-    // The image starting at prompt position `pos`, or null.
+    // The image starting at prompt index `pos`, or null.
     const Image * at(size_t pos) const;
+    // The model position of the token at prompt (or cache) index `index`, which is not inside
+    // an image: the index less what the M-RoPE images before it saved. Also right for the
+    // tokens generated after the prompt.
+    llama_pos position(size_t index) const;
 };
 
 struct MultimodalPrompt {

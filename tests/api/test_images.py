@@ -332,3 +332,111 @@ def test_image_sent_to_a_model_without_mmproj_names_the_flag(server):
 def test_server_still_serves_images_after_every_bad_input(vision):
     r = messages(vision, {"messages": ask(anthropic_image(RED))})
     assert r.status_code == 200, r.text
+
+
+# --- images in a Responses function_call_output (what a view_image tool returns) -------------
+
+VIEW_IMAGE = [{"type": "function", "name": "view_image", "description": "Shows a picture.",
+               "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}]
+
+
+def viewed(*output: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Responses conversation in which the view_image tool answered with `output` parts."""
+    return [{"role": "user", "content": "Look at a.png."},
+            {"type": "function_call", "call_id": "call_1", "name": "view_image", "arguments": '{"path": "a.png"}'},
+            {"type": "function_call_output", "call_id": "call_1", "output": list(output)}]
+
+
+def viewed_image(data: bytes) -> list[dict[str, Any]]:
+    return viewed({"type": "input_text", "text": "a.png:"}, {"type": "input_image", "image_url": data_uri(data)})
+
+
+def test_image_in_a_function_call_output_reaches_the_model(vision):
+    # Random projector weights give no telling answer (the model mostly stops at once), so the
+    # prompt cache tells: the prompt holds the picture's content, where the tool output is.
+    client = openai_sdk(vision)
+
+    def usage(image: bytes) -> tuple[int, int]:
+        reply = client.responses.create(model="m", input=viewed_image(image), tools=VIEW_IMAGE,  # type: ignore[arg-type]
+                                        tool_choice="none", temperature=0, max_output_tokens=2)
+        assert reply.status in ("completed", "incomplete") and reply.usage is not None
+        return reply.usage.input_tokens, reply.usage.input_tokens_details.cached_tokens
+
+    n_tokens, _ = usage(RED)
+    assert usage(RED) == (n_tokens, n_tokens - 1)  # all but the last, decoded again for its logits
+    other, cached = usage(BLUE)
+    assert other == n_tokens  # same size, other content: the cache ends where the picture starts
+    assert cached < n_tokens - IMAGE_TOKENS
+
+
+def test_function_call_output_image_counts_as_the_same_tool_message_in_chat_completions(vision):
+    reply = openai_sdk(vision).responses.create(model="m", input=viewed_image(RED), tools=VIEW_IMAGE,  # type: ignore[arg-type]
+                                                temperature=0, max_output_tokens=1)
+    chat = httpx.post(vision.base_url + "/v1/chat/completions", timeout=120, json={
+        "model": "m", "max_tokens": 1, "temperature": 0,
+        "tools": [{"type": "function", "function": {k: v for k, v in VIEW_IMAGE[0].items() if k != "type"}}],
+        "messages": [
+            {"role": "user", "content": "Look at a.png."},
+            {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                "name": "view_image", "arguments": '{"path": "a.png"}'}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": [
+                {"type": "text", "text": "a.png:"}, {"type": "image_url", "image_url": {"url": data_uri(RED)}}]}]})
+    assert chat.status_code == 200, chat.text
+    assert reply.usage is not None
+    assert reply.usage.input_tokens == chat.json()["usage"]["prompt_tokens"]
+    text_only = httpx.post(vision.base_url + "/v1/responses", timeout=120, json={
+        "model": "m", "max_output_tokens": 1, "tools": VIEW_IMAGE,
+        "input": viewed({"type": "input_text", "text": "a.png:"})}).json()
+    assert reply.usage.input_tokens >= text_only["usage"]["input_tokens"] + IMAGE_TOKENS
+
+
+def test_bad_function_call_output_images_are_400s_in_the_responses_shape(vision):
+    def error(*output: dict[str, Any]) -> dict[str, Any]:
+        r = httpx.post(vision.base_url + "/v1/responses", timeout=60,
+                       json={"model": "m", "max_output_tokens": 1, "tools": VIEW_IMAGE, "input": viewed(*output)})
+        assert r.status_code == 400, r.text
+        body = r.json()["error"]
+        assert body["type"] == "invalid_request_error" and set(body) == {"message", "type", "param", "code"}
+        return body
+
+    truncated = error({"type": "input_image", "image_url": data_uri(RED[: len(RED) // 2])})
+    assert truncated["message"].startswith("input[2].output[0]: ") and "truncated or corrupt PNG" in truncated["message"]
+    assert error({"type": "input_image", "file_id": "file-1"})["param"] == "input[2].output[0]"
+    assert "input_file" in error({"type": "input_file", "file_id": "file-1"})["message"]
+    assert "http(s)" in error({"type": "input_image", "image_url": "ftp://example.com/a.png"})["message"]
+
+
+def test_function_call_output_image_without_mmproj_names_the_flag(server):
+    r = httpx.post(server.base_url + "/v1/responses", timeout=60, json={
+        "model": "m", "max_output_tokens": 1, "tools": VIEW_IMAGE, "input": viewed_image(RED)})
+    assert r.status_code == 400, r.text
+    assert "--mmproj" in r.json()["error"]["message"]
+    assert r.json()["error"]["param"] == "input[2].output[1]"
+
+
+# --- M-RoPE images: the tiny Qwen3.5 with the tiny qwen3vl_merger projector ------------------
+
+FORCED = 'root ::= "A picture of noise."'
+
+
+@pytest.fixture(scope="session")
+def qwen_vision(start_server, tiny_models):
+    return start_server("-m", str(tiny_models["qwen35"]), "--mmproj", str(tiny_models["mmproj-qwen3vl"]),
+                        "-np", "1", "-c", "2048")
+
+
+def test_mrope_image_through_both_apis_gives_the_grammar_forced_output(qwen_vision):
+    anthropic_reply = anthropic_sdk(qwen_vision).messages.create(
+        model="m", max_tokens=16, messages=ask(anthropic_image(RED)),  # type: ignore[arg-type]
+        thinking={"type": "disabled"}, extra_body={"grammar": FORCED, "temperature": 0})
+    assert [b.text for b in anthropic_reply.content if b.type == "text"] == ["A picture of noise."]
+    chat = openai_sdk(qwen_vision).chat.completions.create(
+        model="m", max_tokens=16, temperature=0, reasoning_effort="none", extra_body={"grammar": FORCED},
+        messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": data_uri(RED)}},
+                                               {"type": "text", "text": "What is in the picture?"}]}])
+    assert chat.choices[0].message.content == "A picture of noise."
+    assert chat.usage is not None and chat.usage.prompt_tokens == anthropic_reply.usage.input_tokens
+    response = openai_sdk(qwen_vision).responses.create(
+        model="m", max_output_tokens=16, temperature=0, reasoning={"effort": "none"}, tools=VIEW_IMAGE,  # type: ignore[arg-type]
+        tool_choice="none", input=viewed_image(RED), extra_body={"grammar": FORCED})  # type: ignore[arg-type]
+    assert response.output_text == "A picture of noise."

@@ -100,3 +100,84 @@ def test_same_image_next_time_comes_from_the_cache(vision_engine):
     assert again[1]["cached_tokens"] == first[1]["prompt_tokens"] - 1  # all but the last, decoded again for logits
     other = run(vision_engine, conversation(png(16, 16, 4)))
     assert other[1]["cached_tokens"] < first[1]["prompt_tokens"] - 16  # diverges where the image starts
+
+
+# -- M-RoPE image positions (Qwen3-VL / Qwen3.5) ------------------------------------------------
+# The tiny random-weight Qwen3.5 with the tiny qwen3vl_merger projector (tests/models): a 32x32
+# image is 16 tokens on a 4x4 grid, which advance the model position by 4, not 16. The engine
+# checks its position mapping against mtmd's own count after every image (engine.cpp).
+
+MROPE_IMAGE_TOKENS = 16
+
+
+@pytest.fixture(scope="module")
+def qwen35_model(tiny_models: dict[str, Path]) -> pyllm.Model:
+    return pyllm.Model(tiny_models["qwen35"])
+
+
+def mrope_engine(qwen35_model: pyllm.Model, tiny_models: dict[str, Path]) -> pyllm.Engine:
+    return pyllm.Engine(qwen35_model, n_parallel=2, n_ctx=2 * 2048, mmproj=tiny_models["mmproj-qwen3vl"])
+
+
+@pytest.fixture(scope="module")
+def qwen_vision(qwen35_model: pyllm.Model, tiny_models: dict[str, Path]):
+    with mrope_engine(qwen35_model, tiny_models) as engine:
+        yield engine
+
+
+def greedy(engine: pyllm.Engine, messages: list[dict], max_tokens: int = 8, **params) -> tuple[str, dict]:
+    text, usage = "", {}
+    params.setdefault("ignore_eos", True)
+    for event in engine.chat(messages, max_tokens=max_tokens, temperature=0, enable_thinking=False, **params):
+        if event["type"] in ("content", "reasoning"):
+            text += event["text"]
+        elif event["type"] == "finish":
+            usage = event["usage"]
+    return text, usage
+
+
+def test_mrope_projector_loads_for_qwen35(qwen_vision):
+    assert qwen_vision.vision is True
+
+
+def test_mrope_image_with_a_grammar_gives_the_forced_output(qwen_vision):
+    text, usage = greedy(qwen_vision, conversation(png(32, 32, 1)), max_tokens=16,
+                         grammar='root ::= "A picture of noise."', ignore_eos=False)
+    assert text == "A picture of noise."
+    plain = greedy(qwen_vision, [{"role": "user", "content": "Describe the picture."}], max_tokens=1)[1]
+    # The image's cells and the <|vision_start|> / <|vision_end|> markers mtmd puts around them.
+    assert usage["prompt_tokens"] == plain["prompt_tokens"] + MROPE_IMAGE_TOKENS + 2
+
+
+def test_mrope_same_image_same_output_other_image_other_output(qwen_vision):
+    first = greedy(qwen_vision, conversation(png(32, 32, 1)))[0]
+    assert greedy(qwen_vision, conversation(png(32, 32, 1)))[0] == first
+    assert greedy(qwen_vision, conversation(png(32, 32, 2)))[0] != first
+
+
+def test_mrope_next_turn_reuses_the_image_and_equals_a_cold_run(qwen_vision, qwen35_model, tiny_models):
+    image = png(32, 32, 3)
+    turn1 = conversation(image)
+    first, first_usage = greedy(qwen_vision, turn1)
+    turn2 = [*turn1, {"role": "assistant", "content": "a.py b.py"}, {"role": "user", "content": "Open a.py."}]
+    again, usage = greedy(qwen_vision, turn2, max_tokens=12)
+    # The hybrid model resumes at the checkpoint where turn 1's generation prompt started:
+    # the image and the text after it come from the cache.
+    assert usage["cached_tokens"] > MROPE_IMAGE_TOKENS + 2
+    assert usage["cached_tokens"] < first_usage["prompt_tokens"]
+    with mrope_engine(qwen35_model, tiny_models) as fresh:
+        cold, cold_usage = greedy(fresh, turn2, max_tokens=12)
+    assert cold_usage["cached_tokens"] == 0
+    assert again == cold
+
+
+def test_mrope_text_after_the_image_continues_the_same_from_the_cache(qwen_vision, qwen35_model, tiny_models):
+    # The same prompt twice: the second run keeps all but the last token in the cache (text
+    # after the image at M-RoPE positions) and must continue exactly as the first.
+    messages = conversation(png(32, 32, 4), png(32, 32, 5))
+    first, first_usage = greedy(qwen_vision, messages, max_tokens=12)
+    again, usage = greedy(qwen_vision, messages, max_tokens=12)
+    assert usage["cached_tokens"] == first_usage["prompt_tokens"] - 1
+    assert again == first
+    with mrope_engine(qwen35_model, tiny_models) as fresh:
+        assert greedy(fresh, messages, max_tokens=12)[0] == first

@@ -26,6 +26,9 @@ Models written (file name: what it stands for):
   (bge-small layout), for embeddings.
 - ``mmproj-gemma3-tiny.gguf``: a Gemma 3 vision projector (``clip`` arch, projector type
   ``gemma3``) whose output width matches the default Gemma 3 270M model, for image input.
+- ``mmproj-qwen3vl-tiny.gguf``: a Qwen3-VL / Qwen3.5 vision projector (projector type
+  ``qwen3vl_merger``) whose output width matches ``qwen35-tiny``; its images take M-RoPE
+  positions.
 
 Only llama.cpp's own ``gguf`` package writes the files (tensor names and shapes follow
 llama.cpp's src/models/*.cpp loaders and tools/mtmd/clip.cpp).
@@ -459,6 +462,63 @@ def write_mmproj_gemma3(path: Path, source: Path) -> None:
     _finish(w)
 
 
+# The tiny Qwen3.5 embeds tokens in 32 dimensions; its projector must match.
+QWEN35_TINY_N_EMBD = 32
+
+
+def write_mmproj_qwen3vl(path: Path, source: Path) -> None:
+    """Qwen3-VL / Qwen3.5 vision projector (projector type ``qwen3vl_merger``, what llama.cpp's
+    converter writes for Qwen3.5): a ViT over 4x4-pixel patches (two temporal conv kernels, as
+    the converter splits the released Conv3D), fused QKV with 2-D M-RoPE, 2x2 spatial merge
+    and a two-layer MLP into qwen35-tiny's 32-dim embedding; no deepstack layers. A 32x32
+    image gives 16 tokens on a 4x4 grid, which take 4 M-RoPE positions in the text model."""
+    w = gguf.GGUFWriter(path, "clip")
+    n_embd, n_layer, n_ff, n_head, n_hidden = 32, 2, 64, 2, 64
+    image_size, patch_size, merge = 32, 4, 2
+    n_patches = (image_size // patch_size) ** 2
+    w.add_name("mmproj-qwen3vl-tiny (random weights)")
+    w.add_string("clip.projector_type", "qwen3vl_merger")
+    w.add_bool("clip.has_vision_encoder", True)
+    w.add_bool("clip.use_gelu", True)
+    w.add_uint32("clip.vision.embedding_length", n_embd)
+    w.add_uint32("clip.vision.feed_forward_length", n_ff)
+    w.add_uint32("clip.vision.block_count", n_layer)
+    w.add_uint32("clip.vision.projection_dim", QWEN35_TINY_N_EMBD)
+    w.add_uint32("clip.vision.attention.head_count", n_head)
+    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
+    w.add_uint32("clip.vision.image_size", image_size)
+    w.add_uint32("clip.vision.patch_size", patch_size)
+    w.add_uint32("clip.vision.spatial_merge_size", merge)
+    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
+    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
+
+    t = _Tensors(w)
+    t.random("v.patch_embd.weight", (patch_size, patch_size, 3, n_embd), QT.F16)
+    t.random("v.patch_embd.weight.1", (patch_size, patch_size, 3, n_embd), QT.F16)
+    t.random("v.patch_embd.bias", (n_embd,))
+    t.random("v.position_embd.weight", (n_embd, n_patches))
+    for il in range(n_layer):
+        b = f"v.blk.{il}."
+        t.random(b + "attn_qkv.weight", (n_embd, 3 * n_embd))
+        t.random(b + "attn_qkv.bias", (3 * n_embd,))
+        t.random(b + "attn_out.weight", (n_embd, n_embd))
+        t.random(b + "attn_out.bias", (n_embd,))
+        for norm in ("ln1", "ln2"):
+            t.const(b + norm + ".weight", (n_embd,), 1.0)
+            t.const(b + norm + ".bias", (n_embd,), 0.0)
+        t.random(b + "ffn_up.weight", (n_embd, n_ff))
+        t.random(b + "ffn_up.bias", (n_ff,))
+        t.random(b + "ffn_down.weight", (n_ff, n_embd))
+        t.random(b + "ffn_down.bias", (n_embd,))
+    t.const("v.post_ln.weight", (n_embd,), 1.0)
+    t.const("v.post_ln.bias", (n_embd,), 0.0)
+    t.random("mm.0.weight", (n_embd * merge * merge, n_hidden))
+    t.random("mm.0.bias", (n_hidden,))
+    t.random("mm.2.weight", (n_hidden, QWEN35_TINY_N_EMBD))
+    t.random("mm.2.bias", (QWEN35_TINY_N_EMBD,))
+    _finish(w)
+
+
 def _finish(w: gguf.GGUFWriter) -> None:
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -472,6 +532,7 @@ MODELS = {
     "gemma4-moe-tiny.gguf": write_gemma4_moe,
     "bert-tiny.gguf": write_bert,
     "mmproj-gemma3-tiny.gguf": write_mmproj_gemma3,
+    "mmproj-qwen3vl-tiny.gguf": write_mmproj_qwen3vl,
 }
 
 

@@ -4,10 +4,10 @@ tools for the template, and the bounded store that ``previous_response_id`` cont
 Input items become chat messages: ``message`` items by role (developer -> system),
 ``reasoning`` items the assistant turn's ``reasoning_content`` (foreign ``encrypted_content``
 is ignored), ``function_call`` / ``custom_tool_call`` its ``tool_calls``, their outputs
-``tool`` messages. Tools: ``function`` as is, ``custom`` (freeform) as a function with one
-string argument ``input`` whose text its grammar constrains, ``namespace`` (MCP) tools
-flattened to ``<namespace>__<name>``, hosted tools (``web_search``, ...) accepted and
-declared unavailable. Every client mistake is a :class:`RequestError` naming the parameter.
+``tool`` messages (input_image parts of an output included). Tools: ``function`` as is,
+``custom`` (freeform) as a function with one string argument ``input`` whose text its
+grammar constrains, ``namespace`` (MCP) tools flattened to ``<namespace>__<name>``, hosted
+tools (``web_search``, ...) accepted and declared unavailable. Every client mistake is a :class:`RequestError` naming the parameter.
 """
 from __future__ import annotations
 
@@ -66,8 +66,11 @@ def _text_of_parts(value: Any, param: str, images: ImageOptions | None = None) -
         if kind == "input_image" and images is not None:
             texts.append(_input_image(part, p, images))
             continue
-        if kind in ("input_image", "input_file", "input_audio"):
-            raise _fail(f"'{p}': content type '{kind}' is not supported by this model (text only)", p)
+        if kind == "input_file":
+            raise _fail(f"'{p}': input_file parts are not supported by this server (send text, or images as "
+                        "input_image)", p)
+        if kind in ("input_image", "input_audio"):
+            raise _fail(f"'{p}': content type '{kind}' is not supported here (text only)", p)
         if kind not in _TEXT_PARTS:
             raise _fail(f"'{p}.type' must be one of {sorted(_TEXT_PARTS)}, got {kind!r}", f"{p}.type")
         text = part.get("refusal" if kind == "refusal" else "text")
@@ -247,7 +250,7 @@ _ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "
 
 def input_items(raw: Any, images: ImageOptions | None = None) -> list[dict[str, Any]]:
     """The request's input as validated items (a string is one user message); each gets an id.
-    User messages may carry input_image parts."""
+    User messages and tool outputs may carry input_image parts."""
     if isinstance(raw, str):
         raw = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": raw}]}]
     if not isinstance(raw, list):
@@ -289,7 +292,9 @@ def input_items(raw: Any, images: ImageOptions | None = None) -> list[dict[str, 
             _string(item, "call_id", p)
             if item.get("output") is None:
                 raise _fail(f"'{p}.output' is required", f"{p}.output")
-            _text_of_parts(item["output"], f"{p}.output")
+            # A tool's output may show a picture (Codex's view_image): input_image parts as in a
+            # user message, placed in the tool message where the template renders its content.
+            _text_of_parts(item["output"], f"{p}.output", images or ImageOptions())
         elif kind == "reasoning":
             for name, part_type in (("content", "reasoning_text"), ("summary", "summary_text")):
                 parts = item.get(name) or []
@@ -301,11 +306,6 @@ def input_items(raw: Any, images: ImageOptions | None = None) -> list[dict[str, 
         out.setdefault("id", f"{_ID_PREFIX[kind]}_{secrets.token_hex(12)}")
         items.append(out)
     return items
-
-
-def _output_text(value: Any) -> str:
-    return value if isinstance(value, str) else "".join(
-        p.get("text", "") for p in value if isinstance(p, dict))
 
 
 def to_messages(items: list[dict[str, Any]], instructions: str | None,
@@ -363,7 +363,8 @@ def to_messages(items: list[dict[str, Any]], instructions: str | None,
                 {"id": item["call_id"], "type": "function", "function": {"name": name, "arguments": arguments}})
         else:  # a tool's output
             turn = None
-            messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": _output_text(item["output"])})
+            output = _text_of_parts(item["output"], f"input[{i}].output", images or ImageOptions())
+            messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": output})
     return messages
 
 
