@@ -28,6 +28,8 @@ def _device_options(args: argparse.Namespace) -> dict[str, Any]:
         options["tensor_split"] = args.tensor_split
     if args.device is not None:
         options["devices"] = args.device
+    if args.no_repack:
+        options["repack"] = False
     return options
 
 
@@ -169,6 +171,9 @@ def _add_device_arguments(parser: argparse.ArgumentParser) -> None:
                      help="proportion of the model for each offload device, e.g. 3,1")
     dev.add_argument("-dev", "--device", type=_list_of(str, "--device"), metavar="DEV,...",
                      help="offload devices by name (`pyllm info --devices`), or 'none'")
+    dev.add_argument("-nr", "--no-repack", action="store_true",
+                     help="keep CPU weights in their GGUF layout (repacked ones are faster; the order of "
+                          "their sums differs, so greedy outputs can differ from an RPC or GPU run)")
     dev.add_argument("--rpc", type=_list_of(str, "--rpc"), metavar="HOST:PORT,...",
                      help="llama.cpp rpc-server addresses: the model is split over them (with -ngl)")
 

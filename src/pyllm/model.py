@@ -22,7 +22,9 @@ class Model:
     ``["none"]`` for none). Asking for offload (any of them, or ``n_gpu_layers != 0``) where
     there is no device to offload to raises ValueError saying why, never runs on the CPU.
     ``progress`` is called with the loaded fraction (0..1) while the weights load; an
-    exception it raises (Ctrl-C included) aborts the load.
+    exception it raises (Ctrl-C included) aborts the load. ``repack=False`` (``-nr``) keeps
+    CPU weights in their GGUF layout: repacked ones are faster, but their kernels sum in
+    another order, so a greedy output can differ from a run on RPC or GPU devices.
     """
 
     def __init__(
@@ -39,6 +41,7 @@ class Model:
         split_mode: str | None = None,
         tensor_split: Sequence[float] = (),
         devices: Sequence[str] | None = None,
+        repack: bool = True,
     ) -> None:
         self._native = _core.Model(
             os.fspath(path),
@@ -52,6 +55,7 @@ class Model:
             vocab_only=vocab_only,
             chat_template=chat_template or "",
             progress=progress,
+            repack=repack,
         )
 
     @classmethod

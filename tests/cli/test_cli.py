@@ -60,7 +60,7 @@ def test_serve_help_lists_llama_server_flags():
     assert r.returncode == 0
     for flag in ("--model", "--ctx-size", "--parallel", "--n-gpu-layers", "--alias", "--chat-template-file",
                  "--reasoning", "--reasoning-format", "--n-predict", "--rpc", "--ctx-checkpoints", "--swa-full",
-                 "--cache-ram", "--grammar", "--mmproj"):
+                 "--cache-ram", "--grammar", "--mmproj", "--no-repack"):
         assert flag in r.stdout
 
 
@@ -69,6 +69,18 @@ def test_serve_takes_llama_servers_checkpoint_flag_spellings():
     for spelling in ("--ctx-checkpoints", "-ctxcp", "--swa-checkpoints"):
         assert parse_args(["serve", spelling, "3"]).ctx_checkpoints == 3
     assert parse_args(["serve"]).ctx_checkpoints is None
+
+
+def test_no_repack_keeps_the_cpu_weights_in_their_gguf_layout():
+    def buffers(*flags: str) -> dict[str, int]:
+        r = run("info", *flags)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["model"]["weight_buffers"]
+
+    features = pyllm.build_info()["cpu_features"]
+    if features.get("REPACK") and features.get("AVX2"):
+        assert "CPU_REPACK" in buffers()  # Q4_K weights are repacked by default on such CPUs
+    assert "CPU_REPACK" not in buffers("-nr")
 
 
 def test_serve_with_rpc_on_a_build_without_rpc_refuses_to_serve_locally():

@@ -41,11 +41,11 @@ def test_the_model_is_split_over_both_rpc_servers(cluster):
     assert re.search(r"\((\d+)/\1 layers offloaded\)", line), line
 
 
-@pytest.mark.xfail(strict=False, reason="session 7: failed once in the fresh-clone CI run (the RPC run and the local run "
-                   "diverged at the 6th word) after the M-RoPE position merge; not yet told apart from RPC numerics")
-def test_greedy_output_equals_the_local_run(cluster, model):
+def test_greedy_output_equals_the_local_run(cluster, default_model_path):
     remote = completion(cluster.server, max_tokens=24, logit_bias=NO_EOS)["choices"][0]["text"]
-    engine = pyllm.Engine(model, n_parallel=1, n_ctx=2048)
+    # rpc-server's CPU backend keeps the weights as the GGUF has them; repacked local weights
+    # sum in another order (AVX-512 here), enough to turn a near tie at temperature 0.
+    engine = pyllm.Engine(pyllm.Model(default_model_path, repack=False), n_parallel=1, n_ctx=2048)
     try:
         local = engine.generate(PROMPT, max_tokens=24, temperature=0,
                                 logit_bias={int(k): v for k, v in NO_EOS.items()}).text

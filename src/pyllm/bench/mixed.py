@@ -3,12 +3,13 @@ for its next token, and what the sharing costs the long request.
 
 Per server: the long prompt's time to first token alone (best of ``--repeats``), then the
 same with a stream already running next to it: the stream's longest gap between frames
-while the long request was prefilled, and the long request's time to first token. pyllm
-can size prompt chunks to a step budget (``--max-stall MS``; default 0, off: chunks of ``-b``
-tokens) while other tasks generate; pyllm with budgets of 500 and 250 ms and llama-server
-(``bash bench/build_llama_tools.sh``, with ``-kvu``: pyllm's KV layout) run in the same run.
+while the long request was prefilled (and its 99th percentile, and how far into the prefill
+the longest came), and the long request's time to first token. pyllm sizes prompt chunks to a
+step budget (``--max-stall MS``; 0: chunks of ``-b`` tokens) while other tasks generate; pyllm
+with each budget of ``--budgets`` and llama-server (``bash bench/build_llama_tools.sh``, with
+``-kvu``: pyllm's KV layout) run in the same run.
 
-    python -m pyllm.bench mixed --prompt 8000
+    python -m pyllm.bench mixed --prompt 27000 --budgets 0,250
 """
 from __future__ import annotations
 
@@ -65,8 +66,12 @@ async def _mixed(base_url: str, messages: list[dict[str, Any]]) -> dict[str, flo
         done.set()
         await streamer
         window = [t for t in stamps if t >= t0]
-        gaps = [b - a for a, b in zip([t0, *window], window) if a <= t1]
-        return {"ttft_s": ttft, "worst_gap_ms": max(gaps) * 1e3, "frames_during_prefill": sum(t <= t1 for t in window)}
+        gaps = sorted(((b - a, a) for a, b in zip([t0, *window], window) if a <= t1), reverse=True)
+        return {"ttft_s": ttft, "worst_gap_ms": gaps[0][0] * 1e3,
+                "p99_gap_ms": gaps[len(gaps) // 100][0] * 1e3,
+                # 0: as the long request arrived, 1: as its first token came
+                "worst_gap_at": (gaps[0][1] - t0) / (t1 - t0),
+                "frames_during_prefill": sum(t <= t1 for t in window)}
 
 
 def measure(server: Server, n_tokens: int, repeats: int) -> dict[str, Any]:
@@ -76,7 +81,11 @@ def measure(server: Server, n_tokens: int, repeats: int) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=3600) as client:
             return await _ttft(client, server.base_url, _unique(messages, tag))
 
-    asyncio.run(alone(f"warm-up {time.time_ns()}"))  # first-request costs out of the figure
+    async def warm_up() -> None:  # first-request costs out of the figure
+        async with httpx.AsyncClient(timeout=3600) as client:
+            await _ttft(client, server.base_url, _unique(_long_messages(900), f"warm-up {time.time_ns()}"))
+
+    asyncio.run(warm_up())
     alone_s: list[float] = []
     mixed: list[dict[str, float]] = []
     for i in range(repeats):  # alternating, so drift hits both alike
@@ -86,6 +95,8 @@ def measure(server: Server, n_tokens: int, repeats: int) -> dict[str, Any]:
     return {"alone_ttft_s": min(alone_s), "mixed_ttft_s": best["ttft_s"],
             "ttft_ratio": best["ttft_s"] / min(alone_s),
             "worst_gap_ms": max(m["worst_gap_ms"] for m in mixed),
+            "p99_gap_ms": max(m["p99_gap_ms"] for m in mixed),
+            "worst_gap_at": max(mixed, key=lambda m: m["worst_gap_ms"])["worst_gap_at"],
             "frames_during_prefill": best["frames_during_prefill"], "samples": {"alone_s": alone_s, "mixed": mixed}}
 
 
@@ -96,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt", type=int, default=8000, help="tokens of the long prompt")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("-t", "--threads", type=int, default=2)
+    parser.add_argument("--budgets", default="0,500,250",
+                        help="pyllm's --max-stall values to run, comma-separated (default: %(default)s)")
     add_llama_server_argument(parser, "llama-server for the baseline (skipped when missing)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -104,9 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     # Two slots, each with room for the long prompt; the serve benchmark's batch settings.
     common = ["-m", model, "-np", "2", "-c", str(2 * (args.prompt * 5 // 4 + 1024)), "-t", str(args.threads),
               "-b", "512"]
-    servers = {"pyllm": pyllm_serve_command(*common, "--cache-ram", "0"),
-               "pyllm --max-stall 500": pyllm_serve_command(*common, "--cache-ram", "0", "--max-stall", "500"),
-               "pyllm --max-stall 250": pyllm_serve_command(*common, "--cache-ram", "0", "--max-stall", "250")}
+    servers = {f"pyllm --max-stall {ms}": pyllm_serve_command(*common, "--cache-ram", "0", "--max-stall", ms)
+               for ms in args.budgets.split(",") if ms}
     if args.llama_server.exists():
         servers["llama-server"] = [str(args.llama_server), *common, "-ub", "512", "-tb", str(args.threads),
                                    "-kvu", "-ngl", "0", "--no-webui", "--jinja", "--cache-ram", "0"]
@@ -119,9 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(f"a running stream next to a {args.prompt}-token prefill (best of {args.repeats})")
-    print("| server | prefill TTFT alone (s) | next to a stream (s) | ratio | stream's worst gap (ms) |")
-    print("|---|---|---|---|---|")
+    print("| server | prefill TTFT alone (s) | next to a stream (s) | ratio | stream's worst gap (ms) "
+          "| p99 gap (ms) | worst gap at | frames during the prefill |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['alone_ttft_s']:.2f} | {r['mixed_ttft_s']:.2f} | {r['ttft_ratio']:.3f}x | "
-              f"{r['worst_gap_ms']:.0f} |")
+              f"{r['worst_gap_ms']:.0f} | {r['p99_gap_ms']:.0f} | {r['worst_gap_at']:.2f} | {r['frames_during_prefill']} |")
     return 0
