@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <optional>
@@ -138,6 +139,7 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions & options
     for (int i = 0; i < options_.n_parallel; ++i) slots_.push_back(std::make_unique<Slot>(i));
     const char * failpoint = std::getenv("PYLLM_FAILPOINT");
     refuse_restores_ = failpoint && std::string(failpoint) == "checkpoint_restore";
+    trace_steps_ = std::getenv("PYLLM_STEP_TRACE") != nullptr;
     thread_ = std::thread([this] { run(); });
     preparer_ = std::make_unique<RequestPreparer>(
         model_, projector_,
@@ -592,7 +594,10 @@ int Engine::prompt_budget(int decode_rows) const {
     // Not measured yet: a small first chunk, which measures the row cost.
     constexpr int first_chunk = 32, min_chunk = 16;
     if (ms_per_prompt_row_ == 0) return std::min(room, first_chunk);
-    const int fit = static_cast<int>((options_.max_stall_ms - step_fixed_ms_) / ms_per_prompt_row_);
+    // Planned so that a step overrunning as much as they have lately (twice the average
+    // overrun) still ends within the budget.
+    const double target = options_.max_stall_ms / (1 + 2 * step_overrun_);
+    const int fit = static_cast<int>((target - step_fixed_ms_) / ms_per_prompt_row_);
     return std::clamp(fit, std::min(room, min_chunk), room);
 }
 
@@ -687,9 +692,23 @@ void Engine::step() {
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - decode_start).count();
         const int prompt_rows = batch_.n_tokens - decode_rows;
         auto average = [](double & avg, double x) { avg = avg == 0 ? x : 0.7 * avg + 0.3 * x; };
+        if (trace_steps_) {
+            size_t depth = 0;  // of the deepest prompt in this step
+            for (auto & slot : slots_) {
+                if (slot->task && !slot->first_token_seen) depth = std::max(depth, slot->n_prompt_done);
+            }
+            std::fprintf(stderr,
+                         "pyllm step: decode_rows=%d prompt_rows=%d depth=%zu ms=%.1f fixed_ms=%.2f row_ms=%.3f "
+                         "overrun=%.3f\n",
+                         decode_rows, prompt_rows, depth, ms, step_fixed_ms_, ms_per_prompt_row_, step_overrun_);
+        }
         if (prompt_rows == 0) {
             average(step_fixed_ms_, ms);
         } else if (prompt_rows >= 16) {
+            if (decode_rows > 0 && options_.max_stall_ms > 0 && ms_per_prompt_row_ > 0) {
+                const double predicted = step_fixed_ms_ + prompt_rows * ms_per_prompt_row_;
+                average(step_overrun_, std::max(0.0, ms / predicted - 1));
+            }
             // Before any step without prompt rows, the fixed part is not known: counted per row.
             average(ms_per_prompt_row_, step_fixed_ms_ > 0 ? std::max(ms - step_fixed_ms_, 0.01 * prompt_rows) / prompt_rows
                                                            : ms / batch_.n_tokens);

@@ -49,13 +49,13 @@ struct EngineOptions {
     // window layers' full KV. Also what a sliding-window model gets without checkpoints
     // (ctx_checkpoints or cache_ram_mib 0).
     bool swa_full = false;
-    // While tasks are generating, prompt chunks are sized so that one step takes about this
-    // long (from the measured step costs), so running streams keep getting tokens during
-    // another request's long prefill (chunked prefill with a step budget, as vLLM's); with
-    // nothing generating a prompt goes in chunks of n_batch. 0 (the default): always n_batch,
+    // While tasks are generating, prompt chunks are sized so that one step takes at most this
+    // long (from the measured step costs, less room for how far steps have lately run over
+    // their prediction), so running streams keep getting tokens during another request's long
+    // prefill (chunked prefill with a step budget, as vLLM's); with nothing generating a prompt
+    // goes in chunks of n_batch. 0 (the default): always n_batch,
     // as llama-server. Off by default because on a CPU small chunks cost prefill throughput
-    // (llama.cpp's own pp speed halves from 512- to 128-token micro-batches here): a 500 ms
-    // budget took a long prompt's prefill 1.42x as long next to a stream (bench/RESULTS.md).
+    // (bench/RESULTS.md, "a running stream next to a long prefill").
     int max_stall_ms = 0;
     // A multimodal projector GGUF (llama-server's --mmproj): image input through mtmd.
     std::string mmproj;
@@ -166,10 +166,17 @@ private:
     // PYLLM_FAILPOINT=checkpoint_restore: every checkpoint restore counts as refused, so tests
     // can prove that the fallback (a cold decode) gives the same answer. Read once, at start.
     bool refuse_restores_ = false;
+    // PYLLM_STEP_TRACE=1: a line per decode step on stderr (rows, prompt depth, time and the
+    // step model), to tune the step budget (max_stall_ms) on a machine. Read once, at start.
+    bool trace_steps_ = false;
     // A step's cost as fixed + rows * per-row (moving averages; 0: not measured yet): the
     // fixed part from steps with no prompt rows, the per-row part from steps with many.
     double step_fixed_ms_ = 0;
     double ms_per_prompt_row_ = 0;
+    // How far budgeted steps ran over their prediction, relative (a moving average of the
+    // overruns, 0 for none): the plan leaves room for it, so that the steps a running stream
+    // waits for stay under max_stall_ms on a machine whose step times scatter.
+    double step_overrun_ = 0;
 
     mutable std::mutex mu_;  // guards pending_, stopping_, next_id_, busy_slots_, decode_calls_
     std::condition_variable cv_;

@@ -1,5 +1,9 @@
 """Continuous batching, prompt cache, cancellation, overflow and queue limits."""
 import asyncio
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -204,3 +208,19 @@ def test_long_prefill_is_chunked_while_another_task_generates(model: pyllm.Model
         assert steps >= 100, steps
     else:
         assert steps <= 8, steps
+
+
+def test_step_trace_prints_each_decode_step_and_its_model(default_model_path):
+    # PYLLM_STEP_TRACE=1 is how the step budget is tuned on a machine: a line per decode step.
+    script = ("import pyllm, sys; e = pyllm.Engine(pyllm.Model(sys.argv[1]), n_ctx=1024, n_batch=64, max_stall_ms=250); "
+              "e.generate([2] + [1000] * 199, max_tokens=3, temperature=0); e.close()")
+    r = subprocess.run([sys.executable, "-c", script, str(default_model_path)], capture_output=True, text=True,
+                       timeout=120, env={**os.environ, "PYLLM_STEP_TRACE": "1"})
+    assert r.returncode == 0, r.stderr
+    steps = re.findall(r"pyllm step: decode_rows=(\d+) prompt_rows=(\d+) depth=(\d+) ms=([\d.]+)", r.stderr)
+    # 200 prompt tokens in chunks of at most 64 (nothing else generates: no budget), then one
+    # step a generated token
+    prompt = [int(rows) for decode, rows, _, _ in steps if decode == "0"]
+    assert sum(prompt) == 200 and max(prompt) == 64, steps
+    assert [(int(d), int(p)) for d, p, _, _ in steps[len(prompt):]] == [(1, 0), (1, 0)], steps
+    assert all(float(ms) > 0 for *_, ms in steps)

@@ -415,29 +415,40 @@ def write_bert(path: Path, source: Path) -> None:
 GEMMA3_270M_N_EMBD = 640
 
 
+# The tiny projectors' vision encoders: one shape, only the projector type and its keys differ.
+VISION = {"n_embd": 32, "n_layer": 2, "n_ff": 64, "n_head": 2}
+
+
+def _vision_header(path: Path, name: str, projector: str, projection_dim: int, image_size: int,
+                   patch_size: int) -> gguf.GGUFWriter:
+    """A clip GGUF's writer with the keys every tiny vision projector has."""
+    w = gguf.GGUFWriter(path, "clip")
+    w.add_name(f"{name} (random weights)")
+    w.add_string("clip.projector_type", projector)
+    w.add_bool("clip.has_vision_encoder", True)
+    w.add_bool("clip.use_gelu", True)
+    w.add_uint32("clip.vision.embedding_length", VISION["n_embd"])
+    w.add_uint32("clip.vision.feed_forward_length", VISION["n_ff"])
+    w.add_uint32("clip.vision.block_count", VISION["n_layer"])
+    w.add_uint32("clip.vision.projection_dim", projection_dim)
+    w.add_uint32("clip.vision.attention.head_count", VISION["n_head"])
+    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
+    w.add_uint32("clip.vision.image_size", image_size)
+    w.add_uint32("clip.vision.patch_size", patch_size)
+    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
+    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
+    return w
+
+
 def write_mmproj_gemma3(path: Path, source: Path) -> None:
     """Gemma 3 vision projector: a SigLIP ViT over 8x8-pixel patches of a 64x64 image,
     2x2 average pooling, RMS norm and a projection into the text model's 640-dim embedding:
     16 image tokens, where the released projector gives 256."""
-    w = gguf.GGUFWriter(path, "clip")
-    n_embd, n_layer, n_ff, n_head = 32, 2, 64, 2
+    n_embd, n_layer, n_ff = VISION["n_embd"], VISION["n_layer"], VISION["n_ff"]
     image_size, patch_size, pooling = 64, 8, 2
     n_patches = (image_size // patch_size) ** 2
-    w.add_name("mmproj-gemma3-tiny (random weights)")
-    w.add_string("clip.projector_type", "gemma3")
-    w.add_bool("clip.has_vision_encoder", True)
-    w.add_bool("clip.use_gelu", True)
-    w.add_uint32("clip.vision.embedding_length", n_embd)
-    w.add_uint32("clip.vision.feed_forward_length", n_ff)
-    w.add_uint32("clip.vision.block_count", n_layer)
-    w.add_uint32("clip.vision.projection_dim", GEMMA3_270M_N_EMBD)
-    w.add_uint32("clip.vision.attention.head_count", n_head)
-    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
-    w.add_uint32("clip.vision.image_size", image_size)
-    w.add_uint32("clip.vision.patch_size", patch_size)
+    w = _vision_header(path, "mmproj-gemma3-tiny", "gemma3", GEMMA3_270M_N_EMBD, image_size, patch_size)
     w.add_uint32("clip.vision.projector.scale_factor", pooling)
-    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
-    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
 
     t = _Tensors(w)
     t.random("v.patch_embd.weight", (patch_size, patch_size, 3, n_embd), QT.F16)
@@ -472,25 +483,11 @@ def write_mmproj_qwen3vl(path: Path, source: Path) -> None:
     the converter splits the released Conv3D), fused QKV with 2-D M-RoPE, 2x2 spatial merge
     and a two-layer MLP into qwen35-tiny's 32-dim embedding; no deepstack layers. A 32x32
     image gives 16 tokens on a 4x4 grid, which take 4 M-RoPE positions in the text model."""
-    w = gguf.GGUFWriter(path, "clip")
-    n_embd, n_layer, n_ff, n_head, n_hidden = 32, 2, 64, 2, 64
+    n_embd, n_layer, n_ff, n_hidden = VISION["n_embd"], VISION["n_layer"], VISION["n_ff"], 64
     image_size, patch_size, merge = 32, 4, 2
     n_patches = (image_size // patch_size) ** 2
-    w.add_name("mmproj-qwen3vl-tiny (random weights)")
-    w.add_string("clip.projector_type", "qwen3vl_merger")
-    w.add_bool("clip.has_vision_encoder", True)
-    w.add_bool("clip.use_gelu", True)
-    w.add_uint32("clip.vision.embedding_length", n_embd)
-    w.add_uint32("clip.vision.feed_forward_length", n_ff)
-    w.add_uint32("clip.vision.block_count", n_layer)
-    w.add_uint32("clip.vision.projection_dim", QWEN35_TINY_N_EMBD)
-    w.add_uint32("clip.vision.attention.head_count", n_head)
-    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
-    w.add_uint32("clip.vision.image_size", image_size)
-    w.add_uint32("clip.vision.patch_size", patch_size)
+    w = _vision_header(path, "mmproj-qwen3vl-tiny", "qwen3vl_merger", QWEN35_TINY_N_EMBD, image_size, patch_size)
     w.add_uint32("clip.vision.spatial_merge_size", merge)
-    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
-    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
 
     t = _Tensors(w)
     t.random("v.patch_embd.weight", (patch_size, patch_size, 3, n_embd), QT.F16)
