@@ -117,11 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     # Two slots, each with room for the long prompt; the serve benchmark's batch settings.
     common = ["-m", model, "-np", "2", "-c", str(2 * (args.prompt * 5 // 4 + 1024)), "-t", str(args.threads),
               "-b", "512"]
-    servers = {f"pyllm --max-stall {ms}": pyllm_serve_command(*common, "--cache-ram", "0", "--max-stall", ms)
+    servers = {f"pyllm --max-stall {ms}": pyllm_serve_command(*common, "--max-stall", ms)
                for ms in args.budgets.split(",") if ms}
     if args.llama_server.exists():
         servers["llama-server"] = [str(args.llama_server), *common, "-ub", "512", "-tb", str(args.threads),
-                                   "-kvu", "-ngl", "0", "--no-webui", "--jinja", "--cache-ram", "0"]
+                                   "-kvu", "-ngl", "0", "--no-webui", "--jinja"]
     results: dict[str, Any] = {}
     for name, command in servers.items():
         port = free_port()
